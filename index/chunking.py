@@ -1,0 +1,121 @@
+"""Chunking: article text → sentences → overlapping, sentence-aligned chunks with character offsets.
+
+Pure functions, no I/O. Every span is a pair of offsets into the article text, so
+``text[chunk.start:chunk.end] == chunk.text`` always holds and answers can be cited back to the
+article. Sentences come from pysbd (which keeps "U.S.", "Mr." and quotations whole), run on each
+line separately because a line break in article text always ends a sentence.
+"""
+
+import re
+from dataclasses import dataclass
+
+import pysbd
+
+#: Chunks are packed up to this many words (a single longer sentence makes its own chunk).
+MAX_WORDS = 150
+#: A "sentence" longer than this (a list or table with no full stops) is cut at word boundaries.
+MAX_SENTENCE_WORDS = 120
+
+_segmenter = pysbd.Segmenter(language="en", clean=False)
+_LINE = re.compile(r"[^\n]+")
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of the article text: ``text[start:end]``."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One indexed passage: whole sentences ``text[start:end]``, numbered by ``ordinal``."""
+
+    ordinal: int
+    start: int
+    end: int
+    text: str
+
+
+def _trimmed(text: str, start: int, end: int) -> Span | None:
+    """The span with surrounding white space removed, or None when only white space is left."""
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return None
+    lead = len(piece) - len(piece.lstrip())
+    return Span(start + lead, start + lead + len(stripped))
+
+
+def _cut_long(text: str, span: Span) -> list[Span]:
+    """Cut a sentence of more than MAX_SENTENCE_WORDS words into pieces of that many words."""
+    words = list(_WORD.finditer(text, span.start, span.end))
+    if len(words) <= MAX_SENTENCE_WORDS:
+        return [span]
+    pieces = []
+    for i in range(0, len(words), MAX_SENTENCE_WORDS):
+        group = words[i : i + MAX_SENTENCE_WORDS]
+        pieces.append(Span(group[0].start(), group[-1].end()))
+    return pieces
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Split ``text`` into sentence spans, in order, none overlapping, none empty.
+
+    :param text: the article text.
+    """
+    spans: list[Span] = []
+    for line in _LINE.finditer(text):
+        cursor = line.start()
+        for sentence in _segmenter.segment(line.group()):
+            stripped = sentence.strip()
+            if not stripped:
+                continue
+            found = text.find(stripped, cursor, line.end())
+            if found < 0:  # pysbd altered the text; keep the rest of the line whole
+                found = cursor
+                stripped = text[cursor : line.end()]
+            span = _trimmed(text, found, found + len(stripped))
+            if span:
+                spans.extend(_cut_long(text, span))
+                cursor = span.end
+        if cursor < line.end():  # anything pysbd dropped stays searchable
+            tail = _trimmed(text, cursor, line.end())
+            if tail:
+                spans.extend(_cut_long(text, tail))
+    return spans
+
+
+def _word_count(text: str, span: Span) -> int:
+    return sum(1 for _ in _WORD.finditer(text, span.start, span.end))
+
+
+def chunk_text(text: str, *, max_words: int = MAX_WORDS) -> list[Chunk]:
+    """Pack whole sentences into chunks of at most ``max_words`` words (about 100–150 for news).
+
+    Consecutive chunks share one sentence, so an answer that straddles a chunk boundary is still
+    read whole from one of them. A single sentence longer than ``max_words`` is a chunk of its own.
+
+    :param text: the article text.
+    :param max_words: the most words a chunk of several sentences may hold.
+    """
+    sentences = split_sentences(text)
+    counts = [_word_count(text, s) for s in sentences]
+    chunks: list[Chunk] = []
+    first = 0
+    while first < len(sentences):
+        last, words = first, counts[first]
+        while last + 1 < len(sentences):
+            grown = words + counts[last + 1]
+            if grown > max_words:
+                break
+            last, words = last + 1, grown
+        start, end = sentences[first].start, sentences[last].end
+        chunks.append(Chunk(len(chunks), start, end, text[start:end]))
+        if last + 1 >= len(sentences):
+            break
+        # one sentence of overlap, unless the chunk is that single sentence
+        first = last if last > first else last + 1
+    return chunks

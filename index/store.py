@@ -1,0 +1,357 @@
+"""Article store: the one module that opens SQLite. Articles, their chunks and the BM25 index.
+
+One SQLite file managed with sqlite-utils, in WAL mode. Adding or removing an article is one
+transaction covering the article row, its chunk rows and their full-text index entries (kept in step
+by triggers), so the collection is never half-updated, even if the process is killed mid-way.
+The schema is created and migrated on open; ``PRAGMA user_version`` records its version.
+"""
+
+import hashlib
+import re
+import sqlite3
+import threading
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from index.analysis import terms
+from index.bm25 import ChunkIndex
+from index.chunking import chunk_text
+
+#: Articles longer than this many characters of text are refused.
+MAX_TEXT_CHARS = 2_000_000
+MAX_TITLE_CHARS = 300
+SCHEMA_VERSION = 1
+#: The FTS5 tokenizer sees our analyser's terms joined by spaces and must split them back unchanged.
+FTS_TOKENIZE = "unicode61 remove_diacritics 0"
+
+
+class ArticleNotFound(LookupError):
+    """No article has the given id."""
+
+
+class DuplicateArticle(ValueError):
+    """The article (same URL or same text) is already in the collection."""
+
+    def __init__(self, existing_id: int, reason: str):
+        super().__init__(f"already in the collection as article {existing_id} ({reason})")
+        self.existing_id = existing_id
+
+
+class InvalidArticle(ValueError):
+    """The article cannot be stored as given (empty, too long, bad date, ...)."""
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """An article without its text, as listed."""
+
+    id: int
+    title: str
+    url: str | None
+    site: str | None
+    published: str | None
+    added_at: str
+    added_by: str | None
+    chunks: int
+
+
+@dataclass(frozen=True)
+class Article(ArticleInfo):
+    """A stored article with its full text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk row: ``article.text[start:end] == text``."""
+
+    id: int
+    article_id: int
+    ordinal: int
+    start: int
+    end: int
+    text: str
+
+
+def content_hash(text: str) -> str:
+    """Hash of the text with case, Unicode form and white space normalised (finds re-pasted copies)."""
+    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return hashlib.sha256(folded.encode()).hexdigest()
+
+
+def _check_published(published: str | None) -> str | None:
+    if not published:
+        return None
+    try:
+        return date.fromisoformat(published.strip()[:10]).isoformat()
+    except ValueError:
+        raise InvalidArticle(f"published date {published!r} is not YYYY-MM-DD") from None
+
+
+def _migrate_to_1(db: sqlite_utils.Database) -> None:
+    db["articles"].create(
+        {
+            "id": int,
+            "title": str,
+            "url": str,
+            "site": str,
+            "published": str,
+            "added_at": str,
+            "added_by": str,
+            "text": str,
+            "content_hash": str,
+        },
+        pk="id",
+        not_null={"title", "text", "content_hash", "added_at"},
+    )
+    db["articles"].create_index(["url"], unique=True)
+    db["articles"].create_index(["content_hash"], unique=True)
+    db["chunks"].create(
+        {
+            "id": int,
+            "article_id": int,
+            "ordinal": int,
+            "char_start": int,
+            "char_end": int,
+            "text": str,
+            "terms": str,
+        },
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id")],
+        not_null={"article_id", "ordinal", "char_start", "char_end", "text", "terms"},
+    )
+    db["chunks"].create_index(["article_id", "ordinal"], unique=True)
+    db["chunks"].enable_fts(["terms"], create_triggers=True, tokenize=FTS_TOKENIZE)
+    db.execute("CREATE VIRTUAL TABLE chunks_fts_vocab USING fts5vocab(chunks_fts, 'row')")
+    db.executescript(
+        """
+        CREATE TABLE index_stats (id INTEGER PRIMARY KEY CHECK (id = 1), chunks INTEGER NOT NULL);
+        INSERT INTO index_stats VALUES (1, 0);
+        CREATE TRIGGER chunks_count_ai AFTER INSERT ON chunks BEGIN
+          UPDATE index_stats SET chunks = chunks + 1 WHERE id = 1;
+        END;
+        CREATE TRIGGER chunks_count_ad AFTER DELETE ON chunks BEGIN
+          UPDATE index_stats SET chunks = chunks - 1 WHERE id = 1;
+        END;
+        """
+    )
+
+
+#: MIGRATIONS[i] takes the schema from version i to version i + 1.
+MIGRATIONS = [_migrate_to_1]
+
+
+class Store:
+    """The article collection in one SQLite file.
+
+    Safe to share between threads: every operation holds the store's lock.
+
+    :param path: the SQLite file; its folder is created if missing.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self.lock = threading.RLock()
+        self.db.execute("PRAGMA foreign_keys = ON")
+        if str(path) != ":memory:":
+            self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+        self.index = ChunkIndex(conn)
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path} was written by a newer qabot (schema {version} > {SCHEMA_VERSION})"
+            )
+        for target in range(version, SCHEMA_VERSION):
+            MIGRATIONS[target](self.db)
+            self.db.execute(f"PRAGMA user_version = {target + 1}")
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self.lock:
+            self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def search_chunks(self, terms: list[str], k: int) -> list[tuple[int, float]]:
+        """The ``k`` best chunks by BM25 for analysed query terms: ``(chunk_id, score)``, best first.
+
+        :raises EmptyIndex: the collection has no chunks.
+        """
+        with self.lock:
+            return self.index.search(terms, k)
+
+    def find_duplicate(self, *, url: str | None, text: str) -> DuplicateArticle | None:
+        """The error to raise if an article with this URL or this (normalised) text is stored."""
+        with self.lock:
+            if url:
+                row = self.db.execute("SELECT id FROM articles WHERE url = ?", [url]).fetchone()
+                if row:
+                    return DuplicateArticle(row[0], "same URL")
+            row = self.db.execute(
+                "SELECT id FROM articles WHERE content_hash = ?", [content_hash(text)]
+            ).fetchone()
+            return DuplicateArticle(row[0], "same text") if row else None
+
+    def add_article(
+        self,
+        *,
+        title: str,
+        text: str,
+        url: str | None = None,
+        site: str | None = None,
+        published: str | None = None,
+        added_by: str | None = None,
+    ) -> Article:
+        """Chunk, index and store an article, all in one transaction.
+
+        :param title: the headline (required).
+        :param text: the body; chunk offsets point into it.
+        :param url: where it came from; unique in the collection.
+        :param site: the publication or web site name.
+        :param published: publication date, YYYY-MM-DD.
+        :param added_by: who added it (e.g. ``telegram:12345`` or ``cli``).
+        :raises InvalidArticle: empty title or text, text over MAX_TEXT_CHARS, bad date.
+        :raises DuplicateArticle: same URL or same normalised text already stored.
+        """
+        title = " ".join(title.split())[:MAX_TITLE_CHARS]
+        if not title:
+            raise InvalidArticle("the article has no title")
+        if not text.strip():
+            raise InvalidArticle("the article has no text")
+        if len(text) > MAX_TEXT_CHARS:
+            raise InvalidArticle(
+                f"the article text is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}"
+            )
+        published = _check_published(published)
+        chunks = chunk_text(text)
+        rows = [
+            {
+                "ordinal": c.ordinal,
+                "char_start": c.start,
+                "char_end": c.end,
+                "text": c.text,
+                "terms": " ".join(terms(c.text)),
+            }
+            for c in chunks
+        ]
+        added_at = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.lock:
+            duplicate = self.find_duplicate(url=url, text=text)
+            if duplicate:
+                raise duplicate
+            with self.db.atomic():
+                article_id = self.db["articles"].insert(
+                    {
+                        "title": title,
+                        "url": url or None,
+                        "site": site or None,
+                        "published": published,
+                        "added_at": added_at,
+                        "added_by": added_by,
+                        "text": text,
+                        "content_hash": content_hash(text),
+                    }
+                ).last_pk
+                for row in rows:
+                    row["article_id"] = article_id
+                self.db["chunks"].insert_all(rows)
+        return Article(
+            id=article_id,
+            title=title,
+            url=url or None,
+            site=site or None,
+            published=published,
+            added_at=added_at,
+            added_by=added_by,
+            chunks=len(rows),
+            text=text,
+        )
+
+    def remove_article(self, article_id: int) -> ArticleInfo:
+        """Remove an article, its chunks and their index entries in one transaction.
+
+        :raises ArticleNotFound: no such article.
+        """
+        with self.lock:
+            info = self.get_article(article_id)
+            with self.db.atomic():
+                self.db.execute("DELETE FROM chunks WHERE article_id = ?", [article_id])
+                self.db.execute("DELETE FROM articles WHERE id = ?", [article_id])
+            return info
+
+    _INFO_SQL = """
+        SELECT a.id, a.title, a.url, a.site, a.published, a.added_at, a.added_by,
+               (SELECT count(*) FROM chunks c WHERE c.article_id = a.id) AS chunks{extra}
+        FROM articles a
+    """
+
+    def get_article(self, article_id: int) -> Article:
+        """The article with this id, text included.
+
+        :raises ArticleNotFound: no such article.
+        """
+        with self.lock:
+            row = self.db.execute(
+                self._INFO_SQL.format(extra=", a.text") + " WHERE a.id = ?", [article_id]
+            ).fetchone()
+        if row is None:
+            raise ArticleNotFound(f"there is no article {article_id}")
+        return Article(*row)
+
+    def list_articles(self, *, limit: int | None = None, offset: int = 0) -> list[ArticleInfo]:
+        """Articles in the order they were added, without their text.
+
+        :param limit: at most this many (all when None).
+        :param offset: skip this many first.
+        """
+        sql = self._INFO_SQL.format(extra="") + " ORDER BY a.id LIMIT ? OFFSET ?"
+        with self.lock:
+            rows = self.db.execute(sql, [-1 if limit is None else limit, offset]).fetchall()
+        return [ArticleInfo(*row) for row in rows]
+
+    def chunks_of(self, article_id: int) -> list[StoredChunk]:
+        """The chunks of one article in order."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT id, article_id, ordinal, char_start, char_end, text FROM chunks"
+                " WHERE article_id = ? ORDER BY ordinal",
+                [article_id],
+            ).fetchall()
+        return [StoredChunk(*row) for row in rows]
+
+    def chunks_by_id(self, chunk_ids: list[int]) -> dict[int, StoredChunk]:
+        """Chunks looked up by id (missing ids are left out)."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT id, article_id, ordinal, char_start, char_end, text FROM chunks"
+                f" WHERE id IN ({marks})",
+                list(chunk_ids),
+            ).fetchall()
+        return {row[0]: StoredChunk(*row) for row in rows}
+
+    def counts(self) -> dict[str, int]:
+        """How many articles and chunks the collection holds."""
+        with self.lock:
+            articles = self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+            chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return {"articles": articles, "chunks": chunks}
