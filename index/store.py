@@ -33,7 +33,11 @@ class ArticleNotFound(LookupError):
     """No article has the given id."""
 
 
-class DuplicateArticle(ValueError):
+class ArticleRefused(ValueError):
+    """The article was not stored; the message says why, in words for the user."""
+
+
+class DuplicateArticle(ArticleRefused):
     """The article (same URL or same text) is already in the collection."""
 
     def __init__(self, existing_id: int, reason: str):
@@ -41,7 +45,7 @@ class DuplicateArticle(ValueError):
         self.existing_id = existing_id
 
 
-class InvalidArticle(ValueError):
+class InvalidArticle(ArticleRefused):
     """The article cannot be stored as given (empty, too long, bad date, ...)."""
 
 
@@ -290,7 +294,7 @@ class Store:
         :raises ArticleNotFound: no such article.
         """
         with self.lock:
-            info = self.get_article(article_id)
+            info = self.get_article_info(article_id)
             with self.db.atomic():
                 self.db.execute("DELETE FROM chunks WHERE article_id = ?", [article_id])
                 self.db.execute("DELETE FROM articles WHERE id = ?", [article_id])
@@ -302,18 +306,28 @@ class Store:
         FROM articles a
     """
 
+    def _one(self, article_id: int, extra: str) -> tuple:
+        with self.lock:
+            row = self.db.execute(
+                self._INFO_SQL.format(extra=extra) + " WHERE a.id = ?", [article_id]
+            ).fetchone()
+        if row is None:
+            raise ArticleNotFound(f"there is no article {article_id}")
+        return row
+
     def get_article(self, article_id: int) -> Article:
         """The article with this id, text included.
 
         :raises ArticleNotFound: no such article.
         """
-        with self.lock:
-            row = self.db.execute(
-                self._INFO_SQL.format(extra=", a.text") + " WHERE a.id = ?", [article_id]
-            ).fetchone()
-        if row is None:
-            raise ArticleNotFound(f"there is no article {article_id}")
-        return Article(*row)
+        return Article(*self._one(article_id, ", a.text"))
+
+    def get_article_info(self, article_id: int) -> ArticleInfo:
+        """The article with this id, without its text.
+
+        :raises ArticleNotFound: no such article.
+        """
+        return ArticleInfo(*self._one(article_id, ""))
 
     def list_articles(self, *, limit: int | None = None, offset: int = 0) -> list[ArticleInfo]:
         """Articles in the order they were added, without their text.
