@@ -1,26 +1,36 @@
 """BM25 search over the chunks' full-text index (SQLite FTS5), scored exactly like rank-bm25's BM25Okapi.
 
 The index lives in the same SQLite file as the chunks and is kept in step by triggers, so it is
-updated in the article's own transaction, survives restarts and needs no rebuild. FTS5's ``bm25()``
-is Okapi BM25 (k1 = 1.2, b = 0.75) over the analyser's terms, with
-``idf = ln((N - n + 0.5) / (n + 0.5))``.
+updated in the article's own transaction, survives restarts and needs no rebuild. Scores are Okapi
+BM25 with k1 = 1.2, b = 0.75 over the analyser's terms, ``idf = ln((N - n + 0.5) / (n + 0.5))``:
+FTS5's own ``bm25()`` formula, and BM25Okapi's when given the same terms and k1.
 
 Negative idf. A term found in half of the chunks or more (common in a topical collection: "putin")
-gets an idf of zero or below, which FTS5 floors at 1e-6, so the term would stop counting. We give such
-terms rank-bm25's floor instead: ``epsilon * average idf over the whole vocabulary`` (epsilon 0.25),
-the same constant for every floored term. Since FTS5 scores each floored term as
-``1e-6 * tf-part``, a query is split into its rare and its common terms, each half is ranked by FTS5,
-and the two lists are merged with Fagin's threshold algorithm, which stops once no unseen chunk can
-beat the k-th best: the result is exact, and equal to BM25Okapi's scores with the same terms.
+has an idf of zero or below; FTS5 floors it at 1e-6, so the term would stop counting. We give such
+terms rank-bm25's floor instead: ``EPSILON x the mean idf of the whole vocabulary`` (EPSILON 0.25),
+the same for every floored term, recomputed when the collection has changed by over 1 %.
+
+Speed. FTS5 scores every chunk that matches any query term, so a frequent term makes a query cost
+as much as its posting list. Terms are therefore split into groups: *cheap* ones (found in few
+chunks) and the frequent ones, with and without floor. Candidates come from FTS5 ranking the cheap
+group; each candidate's exact score is computed from its stored terms; and the frequent groups are
+only ranked by FTS5 when their best possible contribution (idf x (k1 + 1)) could still lift an unseen
+chunk above the k-th best (the threshold algorithm / MaxScore). The result is exact either way.
 """
 
-import json
 import math
 import sqlite3
+from collections import Counter
+from dataclasses import dataclass
 
-#: rank-bm25's epsilon: floored terms get this fraction of the average idf.
+K1 = 1.2
+B = 0.75
+#: rank-bm25's epsilon: floored terms get this fraction of the vocabulary's mean idf.
 EPSILON = 0.25
-#: FTS5's own floor for idf <= 0, which its bm25() multiplies into a common term's tf-part.
+#: A term in more than this many chunks (or this share of them, whichever is larger) is frequent.
+CHEAP_CHUNKS = 2000
+CHEAP_SHARE = 0.005
+#: FTS5's own floor for idf <= 0, which its bm25() multiplies into a floored term's tf part.
 _FTS5_IDF_FLOOR = 1e-6
 
 
@@ -28,14 +38,32 @@ class EmptyIndex(LookupError):
     """The collection has no chunks to search yet."""
 
 
+def idf(n_chunks: int, df: int) -> float:
+    """BM25's idf before flooring: ``ln((N - n + 0.5) / (n + 0.5))``."""
+    return math.log(n_chunks - df + 0.5) - math.log(df + 0.5)
+
+
 def _match(terms: list[str]) -> str:
     """An FTS5 query matching any of the terms (OR semantics)."""
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
-def idf(n_chunks: int, df: int) -> float:
-    """BM25's idf before flooring: ``ln((N - n + 0.5) / (n + 0.5))``."""
-    return math.log(n_chunks - df + 0.5) - math.log(df + 0.5)
+@dataclass
+class _Group:
+    """Query terms ranked together by FTS5: how far that ranking has been read, and its bound."""
+
+    terms: list[str]
+    weight_scale: float  # turns FTS5's bm25() for the group into our score
+    best: float  # the most the group can add to one chunk's score
+    depth: int = 0
+    last: float = 0.0  # the score of the last chunk read
+    exhausted: bool = False
+
+    def bound(self) -> float:
+        """The most this group can add to a chunk not yet read from it."""
+        if self.exhausted:
+            return 0.0
+        return self.last if self.depth else self.best
 
 
 class ChunkIndex:
@@ -46,12 +74,12 @@ class ChunkIndex:
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
-        self._floor_key: tuple = ()
+        self._floor_at = 0  # the chunk count the floor was computed at
         self._floor = 0.0
 
-    def chunk_count(self) -> int:
-        """How many chunks the index holds (N), kept by triggers in ``index_stats``."""
-        return self.conn.execute("SELECT chunks FROM index_stats WHERE id = 1").fetchone()[0]
+    def stats(self) -> tuple[int, int]:
+        """(N chunks, total terms), kept by triggers in ``index_stats``."""
+        return self.conn.execute("SELECT chunks, tokens FROM index_stats WHERE id = 1").fetchone()
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """How many chunks contain each term; terms that no chunk contains are left out."""
@@ -66,20 +94,14 @@ class ChunkIndex:
     def floor_idf(self, n_chunks: int) -> float:
         """The idf of terms in half of the chunks or more: EPSILON x the vocabulary's mean idf.
 
-        Cached until the collection changes (``PRAGMA data_version`` sees other connections'
-        writes, ``total_changes`` this connection's own).
+        Computed over the whole vocabulary, again only once N has changed by more than 1 %.
         """
-        key = (
-            n_chunks,
-            self.conn.execute("PRAGMA data_version").fetchone()[0],
-            self.conn.total_changes,
-        )
-        if key != self._floor_key:
+        if not self._floor_at or abs(n_chunks - self._floor_at) > 0.01 * self._floor_at:
             total, count = self.conn.execute(
                 "SELECT sum(ln((? - doc + 0.5) / (doc + 0.5))), count(*) FROM chunks_fts_vocab",
                 [n_chunks],
             ).fetchone()
-            self._floor_key, self._floor = key, EPSILON * (total or 0.0) / max(count, 1)
+            self._floor_at, self._floor = n_chunks, EPSILON * (total or 0.0) / max(count, 1)
         return self._floor
 
     def search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
@@ -93,18 +115,53 @@ class ChunkIndex:
         """
         if k <= 0:
             raise ValueError("k must be positive")
-        n_chunks = self.chunk_count()
+        n_chunks, n_terms = self.stats()
         if n_chunks == 0:
             raise EmptyIndex("the collection is empty: add articles first")
         df = self.document_frequencies(list(dict.fromkeys(terms)))
-        rare = [t for t in df if idf(n_chunks, df[t]) > 0]
-        common = [t for t in df if t not in rare]
-        if not common:
-            return self._ranked(rare, k) if rare else []
-        weight = self.floor_idf(n_chunks) / _FTS5_IDF_FLOOR
-        if not rare:
-            return [(rowid, s * weight) for rowid, s in self._ranked(common, k)]
-        return self._threshold_merge(rare, common, weight, k)
+        if not df:
+            return []
+        weights = {t: idf(n_chunks, n) for t, n in df.items()}
+        floored = [t for t, w in weights.items() if w <= 0]
+        if floored:
+            floor = self.floor_idf(n_chunks)
+            weights |= {t: floor for t in floored}
+        scorer = _Scorer(self.conn, weights, n_terms / n_chunks)
+        cheap_limit = max(CHEAP_CHUNKS, CHEAP_SHARE * n_chunks)
+        cheap = [t for t in df if t not in floored and df[t] <= cheap_limit]
+        frequent = [t for t in df if t not in floored and t not in cheap]
+        groups = [
+            _Group(group, scale, sum(weights[t] for t in group) * (K1 + 1))
+            for group, scale in (
+                (cheap, 1.0),
+                (frequent, 1.0),
+                (floored, weights[floored[0]] / _FTS5_IDF_FLOOR if floored else 1.0),
+            )
+            if group
+        ]
+        return self._threshold_search(groups, scorer, k)
+
+    def _threshold_search(
+        self, groups: list[_Group], scorer: "_Scorer", k: int
+    ) -> list[tuple[int, float]]:
+        """Read the groups' rankings, cheapest first, until no unread chunk can enter the top k.
+
+        A group is read ever deeper (x4) until it is exhausted, then the next one is started.
+        """
+        depth = max(4 * k, 50)
+        while True:
+            group = next((g for g in groups if not g.exhausted), None)
+            if group is None:
+                break
+            group.depth = group.depth * 4 if group.depth else depth
+            hits = self._ranked(group.terms, group.depth)
+            scorer.add([chunk_id for chunk_id, _ in hits])
+            group.exhausted = len(hits) < group.depth
+            group.last = hits[-1][1] * group.weight_scale if hits else 0.0
+            best = scorer.top(k)
+            if len(best) == k and best[-1][1] >= sum(g.bound() for g in groups):
+                break
+        return scorer.top(k)
 
     def _ranked(self, terms: list[str], limit: int) -> list[tuple[int, float]]:
         """The top ``limit`` chunks by FTS5's bm25() for these terms: (chunk id, positive score)."""
@@ -115,39 +172,32 @@ class ChunkIndex:
         ).fetchall()
         return [(rowid, -score) for rowid, score in rows]
 
-    def _scores_of(self, terms: list[str], ids: list[int]) -> dict[int, float]:
-        """FTS5's bm25() for these terms, for the given chunks only (those without them left out)."""
-        if not ids:
-            return {}
-        rows = self.conn.execute(
-            "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?"
-            " AND rowid IN (SELECT value FROM json_each(?))",
-            [_match(terms), json.dumps(ids)],
-        ).fetchall()
-        return {rowid: -score for rowid, score in rows}
 
-    def _threshold_merge(
-        self, rare: list[str], common: list[str], weight: float, k: int
-    ) -> list[tuple[int, float]]:
-        """Exact top k of ``rare score + weight x common score`` (Fagin's threshold algorithm)."""
-        depth = max(4 * k, 50)
-        while True:
-            top_rare = self._ranked(rare, depth)
-            top_common = self._ranked(common, depth)
-            by_rare, by_common = dict(top_rare), dict(top_common)
-            seen = list(by_rare.keys() | by_common.keys())
-            by_rare |= self._scores_of(rare, [i for i in seen if i not in by_rare])
-            by_common |= self._scores_of(common, [i for i in seen if i not in by_common])
-            scored = sorted(
-                ((i, by_rare.get(i, 0.0) + weight * by_common.get(i, 0.0)) for i in seen),
-                key=lambda hit: -hit[1],
-            )
-            rare_cut = len(top_rare) == depth
-            common_cut = len(top_common) == depth
-            # a chunk in neither list scores at most the last score of each list that was cut off
-            bound = (top_rare[-1][1] if rare_cut else 0.0) + weight * (
-                top_common[-1][1] if common_cut else 0.0
-            )
-            if not (rare_cut or common_cut) or (len(scored) >= k and scored[k - 1][1] >= bound):
-                return scored[:k]
-            depth *= 4
+class _Scorer:
+    """Exact BM25 scores of candidate chunks, from their stored terms."""
+
+    def __init__(self, conn: sqlite3.Connection, weights: dict[str, float], avgdl: float):
+        self.conn = conn
+        self.weights = weights
+        self.avgdl = avgdl
+        self.scores: dict[int, float] = {}
+
+    def add(self, chunk_ids: list[int]) -> None:
+        """Score the chunks not scored yet."""
+        new = [i for i in chunk_ids if i not in self.scores]
+        if not new:
+            return
+        marks = ",".join("?" * len(new))
+        rows = self.conn.execute(f"SELECT id, terms FROM chunks WHERE id IN ({marks})", new)
+        for chunk_id, stored in rows:
+            self.scores[chunk_id] = self.score(stored.split())
+
+    def score(self, chunk_terms: list[str]) -> float:
+        """BM25 of one chunk given its terms."""
+        norm = K1 * (1 - B + B * len(chunk_terms) / self.avgdl)
+        counts = Counter(t for t in chunk_terms if t in self.weights)
+        return sum(self.weights[t] * tf * (K1 + 1) / (tf + norm) for t, tf in counts.items())
+
+    def top(self, k: int) -> list[tuple[int, float]]:
+        """The k best scored so far, best first (ties by chunk id)."""
+        return sorted(self.scores.items(), key=lambda hit: (-hit[1], hit[0]))[:k]

@@ -2,21 +2,21 @@
 
 Pure functions, no I/O. Every span is a pair of offsets into the article text, so
 ``text[chunk.start:chunk.end] == chunk.text`` always holds and answers can be cited back to the
-article. Sentences come from pysbd (which keeps "U.S.", "Mr." and quotations whole), run on each
-line separately because a line break in article text always ends a sentence.
+article. Sentences come from sentencex (Wikimedia's segmenter: it keeps "U.S.", "Mr." and quotations
+whole, and is fast), run on each line separately because a line break in article text always ends
+a sentence.
 """
 
 import re
 from dataclasses import dataclass
 
-import pysbd
+from sentencex import segment
 
 #: Chunks are packed up to this many words (a single longer sentence makes its own chunk).
 MAX_WORDS = 150
 #: A "sentence" longer than this (a list or table with no full stops) is cut at word boundaries.
 MAX_SENTENCE_WORDS = 120
 
-_segmenter = pysbd.Segmenter(language="en", clean=False)
 _LINE = re.compile(r"[^\n]+")
 _WORD = re.compile(r"\S+")
 
@@ -69,19 +69,19 @@ def split_sentences(text: str) -> list[Span]:
     spans: list[Span] = []
     for line in _LINE.finditer(text):
         cursor = line.start()
-        for sentence in _segmenter.segment(line.group()):
+        for sentence in segment("en", line.group()):
             stripped = sentence.strip()
             if not stripped:
                 continue
             found = text.find(stripped, cursor, line.end())
-            if found < 0:  # pysbd altered the text; keep the rest of the line whole
+            if found < 0:  # the segmenter altered the text; keep the rest of the line whole
                 found = cursor
                 stripped = text[cursor : line.end()]
             span = _trimmed(text, found, found + len(stripped))
             if span:
                 spans.extend(_cut_long(text, span))
                 cursor = span.end
-        if cursor < line.end():  # anything pysbd dropped stays searchable
+        if cursor < line.end():  # anything the segmenter dropped stays searchable
             tail = _trimmed(text, cursor, line.end())
             if tail:
                 spans.extend(_cut_long(text, tail))

@@ -134,13 +134,21 @@ def _migrate_to_1(db: sqlite_utils.Database) -> None:
     db.execute("CREATE VIRTUAL TABLE chunks_fts_vocab USING fts5vocab(chunks_fts, 'row')")
     db.executescript(
         """
-        CREATE TABLE index_stats (id INTEGER PRIMARY KEY CHECK (id = 1), chunks INTEGER NOT NULL);
-        INSERT INTO index_stats VALUES (1, 0);
-        CREATE TRIGGER chunks_count_ai AFTER INSERT ON chunks BEGIN
-          UPDATE index_stats SET chunks = chunks + 1 WHERE id = 1;
+        CREATE TABLE index_stats (
+          id INTEGER PRIMARY KEY CHECK (id = 1),
+          chunks INTEGER NOT NULL,
+          tokens INTEGER NOT NULL
+        );
+        INSERT INTO index_stats VALUES (1, 0, 0);
+        CREATE TRIGGER chunks_stats_ai AFTER INSERT ON chunks BEGIN
+          UPDATE index_stats SET chunks = chunks + 1, tokens = tokens + (
+            CASE new.terms WHEN '' THEN 0
+            ELSE length(new.terms) - length(replace(new.terms, ' ', '')) + 1 END) WHERE id = 1;
         END;
-        CREATE TRIGGER chunks_count_ad AFTER DELETE ON chunks BEGIN
-          UPDATE index_stats SET chunks = chunks - 1 WHERE id = 1;
+        CREATE TRIGGER chunks_stats_ad AFTER DELETE ON chunks BEGIN
+          UPDATE index_stats SET chunks = chunks - 1, tokens = tokens - (
+            CASE old.terms WHEN '' THEN 0
+            ELSE length(old.terms) - length(replace(old.terms, ' ', '')) + 1 END) WHERE id = 1;
         END;
         """
     )

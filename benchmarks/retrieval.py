@@ -1,0 +1,237 @@
+"""Retrieval benchmark: our FTS5 BM25 index against rank-bm25's BM25Okapi, side by side, same run.
+
+    python -m benchmarks.retrieval --chunks 100000
+    python -m benchmarks.retrieval --chunks 1000000 --no-peer
+
+Builds a seeded synthetic news-like collection (Zipf-distributed pseudo-words, a few topic words
+found in most chunks, the way "Putin" is in a collection about Russia), bulk-loaded into the store's
+own tables so that the same triggers build the same index, then times, for ours and for the peer
+fed with the very same terms and k1 = 1.2, b = 0.75: query latency (top 10), adding one article
+(ours: ``Store.add_article``, chunking included; the peer: rebuilding ``BM25Okapi``), and cold open
+(a new ``Store`` on the file, then its first query). Prints ``RESULT {json}`` last.
+"""
+
+import argparse
+import json
+import statistics
+import string
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from index.analysis import STOPWORDS, question_terms, terms
+from index.store import Store, content_hash
+
+WORDS_PER_SENTENCE = (8, 30)
+SENTENCES_PER_CHUNK = 5
+CHUNKS_PER_ARTICLE = 6
+VOCABULARY = 60_000
+#: (word, share of chunks it appears in): topical words that push idf to zero or below.
+TOPIC_WORDS = [("kremlin", 0.6), ("minister", 0.35), ("report", 0.52)]
+K = 10
+
+
+def _pseudo_words(rng: np.random.Generator, n: int) -> list[str]:
+    letters = np.array(list(string.ascii_lowercase))
+    found: dict[str, None] = {}
+    while len(found) < n:
+        size = int(rng.integers(3, 11))
+        found["".join(rng.choice(letters, size))] = None
+    return list(found)
+
+
+class Corpus:
+    """A seeded generator of news-like sentences over a Zipfian vocabulary.
+
+    As in English, the most frequent words are function words (the analyser's stopwords), then
+    come pseudo-words of decreasing frequency.
+    """
+
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
+        function_words = sorted(STOPWORDS - {w for w, _ in TOPIC_WORDS})
+        self.rng.shuffle(function_words)
+        self.words = np.array(function_words + _pseudo_words(self.rng, VOCABULARY))
+        ranks = np.arange(1, len(self.words) + 1)
+        weights = 1.0 / ranks**1.07
+        self.p = weights / weights.sum()
+        self._drawn = np.empty(0, dtype=np.int64)
+
+    def _draw(self, n: int) -> np.ndarray:
+        if len(self._drawn) < n:
+            fresh = self.rng.choice(len(self.words), 1_000_000, p=self.p)
+            self._drawn = np.concatenate([self._drawn, fresh])
+        picked, self._drawn = self._drawn[:n], self._drawn[n:]
+        return picked
+
+    def sentence(self) -> str:
+        n = int(self.rng.integers(*WORDS_PER_SENTENCE))
+        picked = list(self.words[self._draw(n)])
+        for word, share in TOPIC_WORDS:
+            if self.rng.random() < share / SENTENCES_PER_CHUNK * 1.2:
+                picked.insert(int(self.rng.integers(0, len(picked) + 1)), word)
+        if self.rng.random() < 0.3:
+            picked.append(str(int(self.rng.integers(1900, 2030))))
+        return " ".join(picked).capitalize() + "."
+
+    def chunk(self) -> str:
+        return " ".join(self.sentence() for _ in range(SENTENCES_PER_CHUNK))
+
+    def question(self, chunk_text: str) -> str:
+        """A question made of 2 to 5 distinct content words of one chunk, among function words."""
+        words = sorted({w.lower() for w in chunk_text.replace(".", "").split()} - STOPWORDS)
+        picked = self.rng.choice(words, min(len(words), int(self.rng.integers(2, 6))), replace=False)
+        return "When did the " + " of the ".join(picked) + " happen?"
+
+
+def bulk_load(store: Store, corpus: Corpus, n_chunks: int) -> None:
+    """Fill the store with ``n_chunks`` chunks through its own tables (the index triggers fire)."""
+    from tqdm import tqdm
+
+    made = 0
+    with tqdm(total=n_chunks, desc="building", unit="chunk", file=sys.stderr) as bar:
+        while made < n_chunks:
+            batch_articles, batch_chunks = [], []
+            for _ in range(2000):
+                if made >= n_chunks:
+                    break
+                texts = [corpus.chunk() for _ in range(min(CHUNKS_PER_ARTICLE, n_chunks - made))]
+                article_text = " ".join(texts)
+                article_id = len(batch_articles) + store.counts()["articles"] + 1
+                batch_articles.append(
+                    {
+                        "id": article_id,
+                        "title": f"Synthetic article {article_id}",
+                        "url": None,
+                        "added_at": "2026-01-01T00:00:00+00:00",
+                        "text": article_text,
+                        "content_hash": content_hash(article_text),
+                    }
+                )
+                offset = 0
+                for ordinal, text in enumerate(texts):
+                    batch_chunks.append(
+                        {
+                            "article_id": article_id,
+                            "ordinal": ordinal,
+                            "char_start": offset,
+                            "char_end": offset + len(text),
+                            "text": text,
+                            "terms": " ".join(terms(text)),
+                        }
+                    )
+                    offset += len(text) + 1
+                made += len(texts)
+            with store.lock, store.db.atomic():
+                store.db["articles"].insert_all(batch_articles)
+                store.db["chunks"].insert_all(batch_chunks, batch_size=1000)
+            bar.update(len(batch_chunks))
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--adds", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-peer", action="store_true", help="Skip rank-bm25 (too slow at 1M).")
+    parser.add_argument("--db", type=Path, help="Keep the built collection here (reused if present).")
+    args = parser.parse_args(argv)
+
+    corpus = Corpus(args.seed)
+    db = args.db or Path(tempfile.mkdtemp()) / "bench.db"
+    store = Store(db)
+    if store.counts()["chunks"] < args.chunks:
+        started = time.perf_counter()
+        bulk_load(store, corpus, args.chunks - store.counts()["chunks"])
+        print(f"built {args.chunks:,} chunks in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    n = store.counts()["chunks"]
+
+    rows = store.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
+    sample = corpus.rng.choice(len(rows), args.queries, replace=False)
+    questions = [corpus.question(rows[i][1]) for i in sample]
+    queries = [question_terms(q) for q in questions]
+
+    ours_ms, ours_top = [], []
+    for q in queries:
+        started = time.perf_counter()
+        hits = store.search_chunks(q, K)
+        ours_ms.append((time.perf_counter() - started) * 1000)
+        ours_top.append([chunk_id for chunk_id, _ in hits])
+
+    add_ms = []
+    for i in range(args.adds):
+        text = "\n".join(corpus.chunk() for _ in range(CHUNKS_PER_ARTICLE))
+        started = time.perf_counter()
+        store.add_article(title=f"Added {i}", text=text)
+        add_ms.append((time.perf_counter() - started) * 1000)
+    store.close()
+
+    started = time.perf_counter()
+    reopened = Store(db)
+    reopened.search_chunks(queries[0], K)
+    open_ms = (time.perf_counter() - started) * 1000
+    reopened.close()
+
+    result = {
+        "chunks": n,
+        "query_ms_p50": round(percentile(ours_ms, 50), 3),
+        "query_ms_p95": round(percentile(ours_ms, 95), 3),
+        "add_ms_p50": round(percentile(add_ms, 50), 3),
+        "open_ms": round(open_ms, 1),
+    }
+    print(f"ours: query p50 {result['query_ms_p50']} ms, p95 {result['query_ms_p95']} ms; "
+          f"add p50 {result['add_ms_p50']} ms; cold open {result['open_ms']} ms", file=sys.stderr)
+    if not args.no_peer:
+        result |= _peer(rows, queries, ours_top, corpus)
+        result["query_speedup"] = round(result["rank_bm25_query_ms_p50"] / result["query_ms_p50"], 1)
+        result["add_speedup"] = round(result["rank_bm25_rebuild_ms"] / result["add_ms_p50"], 1)
+    order = ["chunks", "query_ms_p50", "rank_bm25_query_ms_p50", "query_speedup", "add_ms_p50",
+             "rank_bm25_rebuild_ms", "add_speedup", "open_ms", "top10_agreement", "query_ms_p95",
+             "rank_bm25_query_ms_p95"]
+    result = {key: result[key] for key in order if key in result}
+    print("RESULT " + json.dumps(result))
+    return result
+
+
+def _peer(rows, queries, ours_top, corpus) -> dict:
+    """rank-bm25 on the very same terms: query latency, top-10 agreement, rebuild cost."""
+    from rank_bm25 import BM25Okapi
+
+    ids = np.array([chunk_id for chunk_id, _ in rows])
+    tokenized = [terms(text) for _, text in rows]
+    started = time.perf_counter()
+    peer = BM25Okapi(tokenized, k1=1.2, b=0.75)
+    build_ms = (time.perf_counter() - started) * 1000
+    peer_ms, agreement = [], []
+    for q, ours in zip(queries, ours_top):
+        started = time.perf_counter()
+        scores = peer.get_scores(q)
+        top = np.argpartition(-scores, K)[:K]
+        top = top[np.argsort(-scores[top])]
+        peer_ms.append((time.perf_counter() - started) * 1000)
+        theirs = set(ids[top][scores[top] > 0].tolist())
+        agreement.append(len(theirs & set(ours)) / max(len(theirs), 1))
+    print(f"rank-bm25: query p50 {percentile(peer_ms, 50):.1f} ms; build {build_ms:.0f} ms", file=sys.stderr)
+    # adding one article means rebuilding the peer over the grown corpus
+    tokenized += [terms(corpus.chunk()) for _ in range(CHUNKS_PER_ARTICLE)]
+    started = time.perf_counter()
+    BM25Okapi(tokenized, k1=1.2, b=0.75)
+    rebuild_ms = (time.perf_counter() - started) * 1000
+    return {
+        "rank_bm25_query_ms_p50": round(percentile(peer_ms, 50), 3),
+        "rank_bm25_query_ms_p95": round(percentile(peer_ms, 95), 3),
+        "rank_bm25_rebuild_ms": round(rebuild_ms, 1),
+        "top10_agreement": round(statistics.mean(agreement), 4),
+    }
+
+
+if __name__ == "__main__":
+    main()
