@@ -1,0 +1,158 @@
+"""BM25 over FTS5: equal to rank-bm25's BM25Okapi on the same terms, incremental and persistent."""
+
+import random
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+from index import bm25
+from index.analysis import question_terms
+from index.bm25 import EmptyIndex
+from index.store import Store
+
+TOPIC = "kremlin"  # put in ~70% of the chunks: its idf is negative
+
+
+def _sentence(rng: random.Random, vocab: list[str]) -> str:
+    words = [rng.choice(vocab[: rng.choice([30, 300, len(vocab)])]) for _ in range(rng.randint(6, 20))]
+    if rng.random() < 0.3:
+        words.insert(rng.randint(0, len(words)), TOPIC)
+    if rng.random() < 0.1:
+        words.append(str(rng.randint(1990, 2030)))
+    return " ".join(words).capitalize() + "."
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """A store of about 3,000 chunks and the peer built on exactly the same terms."""
+    rng = random.Random(7)
+    vocab = sorted({"".join(rng.choices("abcdefghijklmnoprstuvwy", k=rng.randint(3, 9))) for _ in range(4000)})
+    store = Store(tmp_path_factory.mktemp("bm25") / "corpus.db")
+    for i in range(640):
+        paragraphs = ["  ".join(_sentence(rng, vocab) for _ in range(5)) for _ in range(8)]
+        store.add_article(title=f"Article {i}", text="\n".join(paragraphs))
+    rows = store.db.execute("SELECT id, terms FROM chunks ORDER BY id").fetchall()
+    ids = [chunk_id for chunk_id, _ in rows]
+    peer = BM25Okapi([stored.split() for _, stored in rows], k1=bm25.K1, b=bm25.B)
+    queries = [[TOPIC], [TOPIC, vocab[5]], ["2001", vocab[100]], ["absentword", vocab[2000]]]
+    for _ in range(60):
+        queries.append(rng.sample(vocab[:40] if rng.random() < 0.3 else vocab, rng.randint(1, 5)))
+        if rng.random() < 0.3:
+            queries[-1].append(TOPIC)
+    yield store, peer, ids, queries
+    store.close()
+
+
+def _peer_ranking(peer: BM25Okapi, ids: list[int], query: list[str]) -> list[tuple[int, float]]:
+    scores = peer.get_scores(query)
+    order = sorted(range(len(ids)), key=lambda i: (-round(scores[i], 9), ids[i]))
+    return [(ids[i], float(scores[i])) for i in order if scores[i] > 0]
+
+
+def test_corpus_has_the_cases_that_matter(corpus):
+    store, peer, ids, _ = corpus
+    n = len(ids)
+    assert n >= 2500
+    assert store.index.document_frequencies([TOPIC])[TOPIC] > n / 2  # negative idf
+    assert peer.idf[TOPIC] == pytest.approx(bm25.EPSILON * peer.average_idf)
+
+
+def test_scores_equal_bm25okapi_for_every_matching_chunk(corpus):
+    store, peer, ids, queries = corpus
+    for query in queries:
+        theirs = _peer_ranking(peer, ids, query)
+        ours = store.search_chunks(query, len(ids))
+        assert len(ours) == len(theirs), query
+        their_scores = dict(theirs)
+        for chunk_id, score in ours:
+            assert score == pytest.approx(their_scores[chunk_id], abs=1e-6), (query, chunk_id)
+
+
+def test_top10_order_agrees_with_bm25okapi(corpus):
+    store, peer, ids, queries = corpus
+    for query in queries:
+        ours = sorted(store.search_chunks(query, 10), key=lambda hit: (-round(hit[1], 9), hit[0]))
+        theirs = _peer_ranking(peer, ids, query)[:10]
+        assert [chunk_id for chunk_id, _ in ours] == [chunk_id for chunk_id, _ in theirs], query
+
+
+def test_threshold_search_is_exact_whichever_terms_count_as_cheap(corpus, monkeypatch):
+    store, peer, ids, queries = corpus
+    expected = {tuple(q): store.search_chunks(q, 10) for q in queries[:25]}
+    for cheap in (1, 50, 10**9):
+        monkeypatch.setattr(bm25, "CHEAP_CHUNKS", cheap)
+        monkeypatch.setattr(bm25, "CHEAP_SHARE", 0.0)
+        for query in queries[:25]:
+            got = store.search_chunks(query, 10)
+            assert [c for c, _ in got] == [c for c, _ in expected[tuple(query)]]
+            assert [s for _, s in got] == pytest.approx([s for _, s in expected[tuple(query)]])
+
+
+def test_a_term_in_most_chunks_still_counts(corpus):
+    store, _, _, _ = corpus
+    hits = store.search_chunks([TOPIC], 5)
+    assert hits and all(score > 0.1 for _, score in hits)
+    # a chunk with the frequent term beats an otherwise equal chunk without it
+    word = "zzqx"
+    with_topic = store.add_article(title="with", text=f"The {word} met the {TOPIC} envoy.")
+    without = store.add_article(title="without", text=f"The {word} met the city envoy.")
+    ranked = [chunk for chunk, _ in store.search_chunks([word, TOPIC], 2)]
+    chunks = {a.id: store.chunks_of(a.id)[0].id for a in (with_topic, without)}
+    assert ranked == [chunks[with_topic.id], chunks[without.id]]
+    store.remove_article(with_topic.id)
+    store.remove_article(without.id)
+
+
+def test_numbers_and_years_are_searchable(store):
+    store.add_article(title="Visit", text="Putin's only previous visit to Pyongyang was in July 2000.")
+    store.add_article(title="Other", text="Kim met him some 270 days after their meeting.")
+    assert len(store.search_chunks(question_terms("What happened in 2000?"), 5)) == 1
+    assert len(store.search_chunks(question_terms("270 days"), 5)) == 1
+
+
+def test_added_articles_are_found_at_once_and_removed_ones_never(store):
+    store.add_article(title="Filler", text="Nothing to see in this filler text about weather.")
+    article = store.add_article(title="Tram", text="Aldermoor opened a tram line on Saturday.")
+    assert store.search_chunks(["aldermoor"], 5)
+    store.remove_article(article.id)
+    assert store.search_chunks(["aldermoor"], 5) == []
+    assert store.index.stats() == (1, len(store.db.execute("SELECT terms FROM chunks").fetchone()[0].split()))
+
+
+def test_the_index_survives_a_restart(db_path):
+    with Store(db_path) as store:
+        store.add_article(title="A", text="The probe launched toward the asteroid Veranna.")
+        store.add_article(title="B", text="The bank held its rate at four percent.")
+        before = store.search_chunks(["asteroid", "rate"], 5)
+    with Store(db_path) as reopened:
+        assert reopened.search_chunks(["asteroid", "rate"], 5) == before
+
+
+def test_an_empty_collection_says_so(store):
+    with pytest.raises(EmptyIndex):
+        store.search_chunks(["anything"], 5)
+
+
+def test_unknown_words_find_nothing(store):
+    store.add_article(title="A", text="Some text about trams.")
+    assert store.search_chunks(["unknownword"], 5) == []
+    assert store.search_chunks([], 5) == []
+    with pytest.raises(ValueError):
+        store.search_chunks(["trams"], 0)
+
+
+def test_repeated_query_terms_count_once(store):
+    store.add_article(title="A", text="Trams and buses.")
+    store.add_article(title="B", text="Trams only, trams again.")
+    assert store.search_chunks(["tram", "tram"], 5) == store.search_chunks(["tram"], 5)
+
+
+def test_exactly_half_is_the_one_difference_from_rank_bm25(store):
+    """idf is 0 for a term in exactly half the chunks: rank-bm25 keeps 0, we give it the floor."""
+    for text in ("alpha beta", "alpha gamma", "delta epsilon", "zeta eta"):
+        store.add_article(title=text, text=text)
+    hits = store.search_chunks(["alpha"], 5)
+    assert len(hits) == 2 and all(score > 0 for _, score in hits)
+    peer = BM25Okapi([["alpha", "beta"], ["alpha", "gamma"], ["delta", "epsilon"], ["zeta", "eta"]])
+    assert not np.any(peer.get_scores(["alpha"]))
