@@ -3,10 +3,10 @@
     python -m benchmarks.retrieval --chunks 100000
     python -m benchmarks.retrieval --chunks 1000000 --no-peer
 
-Builds a seeded synthetic news-like collection (Zipf-distributed pseudo-words, a few topic words
-found in most chunks, the way "Putin" is in a collection about Russia), bulk-loaded into the store's
-own tables so that the same triggers build the same index, then times, for ours and for the peer
-fed with the very same terms and k1 = 1.2, b = 0.75: query latency (top 10), adding one article
+Builds a seeded synthetic news-like collection (Zipf-distributed pseudo-words after English function
+words, a few topic words found in most chunks, the way "Putin" is in a collection about Russia)
+through ``Store.add_article``, then times, for ours and for the peer fed with the very same terms
+and k1 = 1.2, b = 0.75: query latency (top 10), adding one article
 (ours: ``Store.add_article``, chunking included; the peer: rebuilding ``BM25Okapi``), and cold open
 (a new ``Store`` on the file, then its first query). Prints ``RESULT {json}`` last.
 """
@@ -26,8 +26,8 @@ from index.analysis import STOPWORDS, question_terms, terms
 from index.store import Store, content_hash
 
 WORDS_PER_SENTENCE = (8, 30)
-SENTENCES_PER_CHUNK = 5
-CHUNKS_PER_ARTICLE = 6
+SENTENCES_PER_PARAGRAPH = 5
+PARAGRAPHS_PER_ARTICLE = 8
 VOCABULARY = 60_000
 #: (word, share of chunks it appears in): topical words that push idf to zero or below.
 TOPIC_WORDS = [("kremlin", 0.6), ("minister", 0.35), ("report", 0.52)]
@@ -71,14 +71,17 @@ class Corpus:
         n = int(self.rng.integers(*WORDS_PER_SENTENCE))
         picked = list(self.words[self._draw(n)])
         for word, share in TOPIC_WORDS:
-            if self.rng.random() < share / SENTENCES_PER_CHUNK * 1.2:
+            if self.rng.random() < share / 6:
                 picked.insert(int(self.rng.integers(0, len(picked) + 1)), word)
         if self.rng.random() < 0.3:
             picked.append(str(int(self.rng.integers(1900, 2030))))
         return " ".join(picked).capitalize() + "."
 
-    def chunk(self) -> str:
-        return " ".join(self.sentence() for _ in range(SENTENCES_PER_CHUNK))
+    def paragraph(self) -> str:
+        return " ".join(self.sentence() for _ in range(SENTENCES_PER_PARAGRAPH))
+
+    def article(self) -> str:
+        return "\n".join(self.paragraph() for _ in range(PARAGRAPHS_PER_ARTICLE))
 
     def question(self, chunk_text: str) -> str:
         """A question made of 2 to 5 distinct content words of one chunk, among function words."""
@@ -87,48 +90,16 @@ class Corpus:
         return "When did the " + " of the ".join(picked) + " happen?"
 
 
-def bulk_load(store: Store, corpus: Corpus, n_chunks: int) -> None:
-    """Fill the store with ``n_chunks`` chunks through its own tables (the index triggers fire)."""
+def build(store: Store, corpus: Corpus, n_chunks: int) -> None:
+    """Add synthetic articles through ``Store.add_article`` until the store holds ``n_chunks`` chunks."""
     from tqdm import tqdm
 
-    made = 0
     with tqdm(total=n_chunks, desc="building", unit="chunk", file=sys.stderr) as bar:
-        while made < n_chunks:
-            batch_articles, batch_chunks = [], []
-            for _ in range(2000):
-                if made >= n_chunks:
-                    break
-                texts = [corpus.chunk() for _ in range(min(CHUNKS_PER_ARTICLE, n_chunks - made))]
-                article_text = " ".join(texts)
-                article_id = len(batch_articles) + store.counts()["articles"] + 1
-                batch_articles.append(
-                    {
-                        "id": article_id,
-                        "title": f"Synthetic article {article_id}",
-                        "url": None,
-                        "added_at": "2026-01-01T00:00:00+00:00",
-                        "text": article_text,
-                        "content_hash": content_hash(article_text),
-                    }
-                )
-                offset = 0
-                for ordinal, text in enumerate(texts):
-                    batch_chunks.append(
-                        {
-                            "article_id": article_id,
-                            "ordinal": ordinal,
-                            "char_start": offset,
-                            "char_end": offset + len(text),
-                            "text": text,
-                            "terms": " ".join(terms(text)),
-                        }
-                    )
-                    offset += len(text) + 1
-                made += len(texts)
-            with store.lock, store.db.atomic():
-                store.db["articles"].insert_all(batch_articles)
-                store.db["chunks"].insert_all(batch_chunks, batch_size=1000)
-            bar.update(len(batch_chunks))
+        have = store.counts()["chunks"]
+        while have < n_chunks:
+            article = store.add_article(title=f"Synthetic article {have}", text=corpus.article())
+            have += article.chunks
+            bar.update(article.chunks)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -150,11 +121,11 @@ def main(argv: list[str] | None = None) -> dict:
     store = Store(db)
     if store.counts()["chunks"] < args.chunks:
         started = time.perf_counter()
-        bulk_load(store, corpus, args.chunks - store.counts()["chunks"])
+        build(store, corpus, args.chunks)
         print(f"built {args.chunks:,} chunks in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     n = store.counts()["chunks"]
 
-    rows = store.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
+    rows = store.db.execute("SELECT id, text, terms FROM chunks ORDER BY id").fetchall()
     sample = corpus.rng.choice(len(rows), args.queries, replace=False)
     questions = [corpus.question(rows[i][1]) for i in sample]
     queries = [question_terms(q) for q in questions]
@@ -168,7 +139,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     add_ms = []
     for i in range(args.adds):
-        text = "\n".join(corpus.chunk() for _ in range(CHUNKS_PER_ARTICLE))
+        text = corpus.article()
         started = time.perf_counter()
         store.add_article(title=f"Added {i}", text=text)
         add_ms.append((time.perf_counter() - started) * 1000)
@@ -205,8 +176,8 @@ def _peer(rows, queries, ours_top, corpus) -> dict:
     """rank-bm25 on the very same terms: query latency, top-10 agreement, rebuild cost."""
     from rank_bm25 import BM25Okapi
 
-    ids = np.array([chunk_id for chunk_id, _ in rows])
-    tokenized = [terms(text) for _, text in rows]
+    ids = np.array([chunk_id for chunk_id, _, _ in rows])
+    tokenized = [stored.split() for _, _, stored in rows]
     started = time.perf_counter()
     peer = BM25Okapi(tokenized, k1=1.2, b=0.75)
     build_ms = (time.perf_counter() - started) * 1000
@@ -221,7 +192,7 @@ def _peer(rows, queries, ours_top, corpus) -> dict:
         agreement.append(len(theirs & set(ours)) / max(len(theirs), 1))
     print(f"rank-bm25: query p50 {percentile(peer_ms, 50):.1f} ms; build {build_ms:.0f} ms", file=sys.stderr)
     # adding one article means rebuilding the peer over the grown corpus
-    tokenized += [terms(corpus.chunk()) for _ in range(CHUNKS_PER_ARTICLE)]
+    tokenized += [terms(paragraph) for paragraph in corpus.article().split("\n")]
     started = time.perf_counter()
     BM25Okapi(tokenized, k1=1.2, b=0.75)
     rebuild_ms = (time.perf_counter() - started) * 1000

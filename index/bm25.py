@@ -18,6 +18,7 @@ only ranked by FTS5 when their best possible contribution (idf x (k1 + 1)) could
 chunk above the k-th best (the threshold algorithm / MaxScore). The result is exact either way.
 """
 
+import heapq
 import math
 import sqlite3
 from collections import Counter
@@ -48,22 +49,13 @@ def _match(terms: list[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Group:
-    """Query terms ranked together by FTS5: how far that ranking has been read, and its bound."""
+    """Query terms that FTS5 ranks together, and the most they can add to one chunk's score."""
 
     terms: list[str]
-    weight_scale: float  # turns FTS5's bm25() for the group into our score
-    best: float  # the most the group can add to one chunk's score
-    depth: int = 0
-    last: float = 0.0  # the score of the last chunk read
-    exhausted: bool = False
-
-    def bound(self) -> float:
-        """The most this group can add to a chunk not yet read from it."""
-        if self.exhausted:
-            return 0.0
-        return self.last if self.depth else self.best
+    scale: float  # turns FTS5's bm25() for these terms into our score
+    best: float
 
 
 class ChunkIndex:
@@ -81,13 +73,30 @@ class ChunkIndex:
         """(N chunks, total terms), kept by triggers in ``index_stats``."""
         return self.conn.execute("SELECT chunks, tokens FROM index_stats WHERE id = 1").fetchone()
 
+    def count_terms(self, chunk_terms: list[str], sign: int) -> None:
+        """Update ``term_stats`` (each term's document frequency) for chunks added (+1) or removed (-1).
+
+        Called by the store inside the transaction that adds or removes the chunk rows. FTS5 can
+        count a term's chunks too, but only by reading its whole posting list.
+
+        :param chunk_terms: each chunk's stored terms (space-separated).
+        """
+        counts = Counter(t for stored in chunk_terms for t in set(stored.split()))
+        self.conn.executemany(
+            "INSERT INTO term_stats (term, df) VALUES (?, ?)"
+            " ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
+            [(term, sign * n) for term, n in counts.items()],
+        )
+        if sign < 0:
+            self.conn.execute("DELETE FROM term_stats WHERE df <= 0")
+
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """How many chunks contain each term; terms that no chunk contains are left out."""
         if not terms:
             return {}
         marks = ",".join("?" * len(terms))
         rows = self.conn.execute(
-            f"SELECT term, doc FROM chunks_fts_vocab WHERE term IN ({marks})", terms
+            f"SELECT term, df FROM term_stats WHERE term IN ({marks})", terms
         ).fetchall()
         return dict(rows)
 
@@ -98,7 +107,7 @@ class ChunkIndex:
         """
         if not self._floor_at or abs(n_chunks - self._floor_at) > 0.01 * self._floor_at:
             total, count = self.conn.execute(
-                "SELECT sum(ln((? - doc + 0.5) / (doc + 0.5))), count(*) FROM chunks_fts_vocab",
+                "SELECT sum(ln((? - df + 0.5) / (df + 0.5))), count(*) FROM term_stats",
                 [n_chunks],
             ).fetchone()
             self._floor_at, self._floor = n_chunks, EPSILON * (total or 0.0) / max(count, 1)
@@ -126,49 +135,46 @@ class ChunkIndex:
         if floored:
             floor = self.floor_idf(n_chunks)
             weights |= {t: floor for t in floored}
-        scorer = _Scorer(self.conn, weights, n_terms / n_chunks)
         cheap_limit = max(CHEAP_CHUNKS, CHEAP_SHARE * n_chunks)
         cheap = [t for t in df if t not in floored and df[t] <= cheap_limit]
         frequent = [t for t in df if t not in floored and t not in cheap]
+        floor_scale = weights[floored[0]] / _FTS5_IDF_FLOOR if floored else 1.0
         groups = [
             _Group(group, scale, sum(weights[t] for t in group) * (K1 + 1))
-            for group, scale in (
-                (cheap, 1.0),
-                (frequent, 1.0),
-                (floored, weights[floored[0]] / _FTS5_IDF_FLOOR if floored else 1.0),
-            )
+            for group, scale in ((cheap, 1.0), (frequent, 1.0), (floored, floor_scale))
             if group
         ]
-        return self._threshold_search(groups, scorer, k)
+        return self._threshold_search(groups, _Scorer(self.conn, weights, n_terms / n_chunks), k)
 
     def _threshold_search(
         self, groups: list[_Group], scorer: "_Scorer", k: int
     ) -> list[tuple[int, float]]:
-        """Read the groups' rankings, cheapest first, until no unread chunk can enter the top k.
+        """Walk the groups' rankings, cheapest group first, until no unseen chunk can enter the top k.
 
-        A group is read ever deeper (x4) until it is exhausted, then the next one is started.
+        A chunk not scored yet has nothing from the groups already walked to the end, at most the
+        next score of the group being walked, and at most ``best`` from each group not yet begun.
         """
-        depth = max(4 * k, 50)
-        while True:
-            group = next((g for g in groups if not g.exhausted), None)
-            if group is None:
-                break
-            group.depth = group.depth * 4 if group.depth else depth
-            hits = self._ranked(group.terms, group.depth)
-            scorer.add([chunk_id for chunk_id, _ in hits])
-            group.exhausted = len(hits) < group.depth
-            group.last = hits[-1][1] * group.weight_scale if hits else 0.0
-            best = scorer.top(k)
-            if len(best) == k and best[-1][1] >= sum(g.bound() for g in groups):
-                break
+        for position, group in enumerate(groups):
+            later = sum(g.best for g in groups[position + 1 :])
+            ranking = self._ranked(group.terms)
+            start, size = 0, max(4 * k, 64)
+            while start < len(ranking):
+                scorer.add([chunk_id for chunk_id, _ in ranking[start : start + size]])
+                start, size = start + size, size * 2
+                unseen = ranking[start][1] * group.scale if start < len(ranking) else 0.0
+                best = scorer.top(k)
+                if len(best) == k and best[-1][1] >= unseen + later:
+                    return best
         return scorer.top(k)
 
-    def _ranked(self, terms: list[str], limit: int) -> list[tuple[int, float]]:
-        """The top ``limit`` chunks by FTS5's bm25() for these terms: (chunk id, positive score)."""
+    def _ranked(self, terms: list[str]) -> list[tuple[int, float]]:
+        """Every chunk with any of these terms, by FTS5's bm25(), best first: (chunk id, score).
+
+        FTS5 scores every match whatever the LIMIT, so all are read at once.
+        """
         rows = self.conn.execute(
-            "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?"
-            " ORDER BY rank LIMIT ?",
-            [_match(terms), limit],
+            "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank",
+            [_match(terms)],
         ).fetchall()
         return [(rowid, -score) for rowid, score in rows]
 
@@ -190,14 +196,20 @@ class _Scorer:
         marks = ",".join("?" * len(new))
         rows = self.conn.execute(f"SELECT id, terms FROM chunks WHERE id IN ({marks})", new)
         for chunk_id, stored in rows:
-            self.scores[chunk_id] = self.score(stored.split())
+            self.scores[chunk_id] = self.score(stored)
 
-    def score(self, chunk_terms: list[str]) -> float:
-        """BM25 of one chunk given its terms."""
-        norm = K1 * (1 - B + B * len(chunk_terms) / self.avgdl)
-        counts = Counter(t for t in chunk_terms if t in self.weights)
-        return sum(self.weights[t] * tf * (K1 + 1) / (tf + norm) for t, tf in counts.items())
+    def score(self, stored: str) -> float:
+        """BM25 of one chunk given its stored terms (space-separated)."""
+        padded = f" {stored} ".replace(" ", "  ")  # so that repeated terms don't share a space
+        length = stored.count(" ") + 1 if stored else 0
+        norm = K1 * (1 - B + B * length / self.avgdl)
+        total = 0.0
+        for term, weight in self.weights.items():
+            tf = padded.count(f" {term} ")
+            if tf:
+                total += weight * tf * (K1 + 1) / (tf + norm)
+        return total
 
     def top(self, k: int) -> list[tuple[int, float]]:
         """The k best scored so far, best first (ties by chunk id)."""
-        return sorted(self.scores.items(), key=lambda hit: (-hit[1], hit[0]))[:k]
+        return heapq.nsmallest(k, self.scores.items(), key=lambda hit: (-hit[1], hit[0]))

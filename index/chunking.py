@@ -96,7 +96,10 @@ def chunk_text(text: str, *, max_words: int = MAX_WORDS) -> list[Chunk]:
     """Pack whole sentences into chunks of at most ``max_words`` words (about 100–150 for news).
 
     Consecutive chunks share one sentence, so an answer that straddles a chunk boundary is still
-    read whole from one of them. A single sentence longer than ``max_words`` is a chunk of its own.
+    read whole from one of them; they share none when the earlier chunk is a single sentence, or
+    when the shared sentence and the one after it would not fit in one chunk (the later chunk would
+    repeat part of the earlier one and add nothing). A single sentence longer than ``max_words`` is
+    a chunk of its own.
 
     :param text: the article text.
     :param max_words: the most words a chunk of several sentences may hold.
@@ -116,6 +119,8 @@ def chunk_text(text: str, *, max_words: int = MAX_WORDS) -> list[Chunk]:
         chunks.append(Chunk(len(chunks), start, end, text[start:end]))
         if last + 1 >= len(sentences):
             break
-        # one sentence of overlap, unless the chunk is that single sentence
-        first = last if last > first else last + 1
+        # one sentence of overlap, unless the chunk is that single sentence or the next chunk
+        # could hold nothing beside it
+        overlap = last > first and counts[last] + counts[last + 1] <= max_words
+        first = last if overlap else last + 1
     return chunks

@@ -131,9 +131,9 @@ def _migrate_to_1(db: sqlite_utils.Database) -> None:
     )
     db["chunks"].create_index(["article_id", "ordinal"], unique=True)
     db["chunks"].enable_fts(["terms"], create_triggers=True, tokenize=FTS_TOKENIZE)
-    db.execute("CREATE VIRTUAL TABLE chunks_fts_vocab USING fts5vocab(chunks_fts, 'row')")
     db.executescript(
         """
+        CREATE TABLE term_stats (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE index_stats (
           id INTEGER PRIMARY KEY CHECK (id = 1),
           chunks INTEGER NOT NULL,
@@ -284,6 +284,7 @@ class Store:
                 for row in rows:
                     row["article_id"] = article_id
                 self.db["chunks"].insert_all(rows)
+                self.index.count_terms([row["terms"] for row in rows], +1)
         return Article(
             id=article_id,
             title=title,
@@ -304,6 +305,10 @@ class Store:
         with self.lock:
             info = self.get_article_info(article_id)
             with self.db.atomic():
+                stored = self.db.execute(
+                    "SELECT terms FROM chunks WHERE article_id = ?", [article_id]
+                ).fetchall()
+                self.index.count_terms([terms for (terms,) in stored], -1)
                 self.db.execute("DELETE FROM chunks WHERE article_id = ?", [article_id])
                 self.db.execute("DELETE FROM articles WHERE id = ?", [article_id])
             return info
