@@ -27,11 +27,12 @@ class FetchError(ValueError):
 
 @dataclass(frozen=True)
 class Page:
-    """A fetched page: the final URL after redirects, its content type and body."""
+    """A fetched page: the final URL after redirects, its content type, body and declared charset."""
 
     url: str
     content_type: str
     body: bytes
+    charset: str | None = None
 
 
 def check_url(url: str, *, allow_private: bool = False) -> None:
@@ -40,7 +41,11 @@ def check_url(url: str, *, allow_private: bool = False) -> None:
     :param allow_private: accept private, loopback and link-local addresses too.
     :raises FetchError: with the reason.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:  # a bad port or a broken [IPv6] host
+        raise FetchError(f"{url} is not a valid URL ({error})") from None
     if parts.scheme not in {"http", "https"}:
         raise FetchError(f"only http and https URLs can be added, not {parts.scheme or 'this'}:")
     if not parts.hostname:
@@ -48,7 +53,7 @@ def check_url(url: str, *, allow_private: bool = False) -> None:
     if allow_private:
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 80, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(parts.hostname, port or 80, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         raise FetchError(f"the host {parts.hostname} could not be found") from None
     for info in infos:
@@ -91,7 +96,7 @@ def fetch(
                     return _read(response, url, max_bytes, deadline, timeout)
             except httpx.TimeoutException:
                 raise FetchError(f"fetching {url} took longer than {timeout:g} s") from None
-            except httpx.HTTPError as error:
+            except (httpx.HTTPError, httpx.InvalidURL) as error:
                 raise FetchError(f"could not fetch {url}: {error}") from None
         raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
 
@@ -112,4 +117,9 @@ def _read(response: httpx.Response, url: str, max_bytes: int, deadline: float, t
             raise FetchError(f"{url} is larger than {max_bytes:,} bytes")
         if time.monotonic() > deadline:
             raise FetchError(f"fetching {url} took longer than {timeout:g} s")
-    return Page(url=str(response.url), content_type=content_type or "text/html", body=bytes(body))
+    return Page(
+        url=str(response.url),
+        content_type=content_type or "text/html",
+        body=bytes(body),
+        charset=response.charset_encoding,
+    )

@@ -49,8 +49,10 @@ def from_text(raw: str, *, title: str | None = None) -> Draft:
     """
     if "\x00" in raw:
         raise IngestError("this looks like a binary file, not text")
-    meta, raw = _front_matter(raw)
+    meta, raw = _front_matter(raw.replace("\r\n", "\n"))
     body = raw.strip()
+    if not body:
+        raise IngestError("there is no article text (the text is empty)")
     title = title or meta.get("title")
     if not title:
         first, _, rest = body.partition("\n")
@@ -83,8 +85,15 @@ def _front_matter(raw: str) -> tuple[dict, str]:
 
 def from_html(html: bytes | str, *, url: str | None = None) -> Draft:
     """An HTML page: title, date, site name and main text extracted with trafilatura."""
+    # favor_precision: without it, a page with no article (only a menu, or "enable JavaScript")
+    # comes back as that menu text instead of nothing
     document = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=True
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        favor_precision=True,
     )
     text = (document.text or "").strip() if document else ""
     if not text:
@@ -115,16 +124,19 @@ def from_file(path: Path) -> Draft:
     return from_bytes(data, suffix)
 
 
-def from_bytes(data: bytes, suffix: str) -> Draft:
-    """File contents of the given type (.txt, .md or .html), e.g. a document uploaded to the bot."""
+def from_bytes(data: bytes, suffix: str, *, charset: str | None = None) -> Draft:
+    """File contents of the given type (.txt, .md or .html), e.g. a document uploaded to the bot.
+
+    :param charset: the declared encoding of a text type (e.g. from an HTTP header); UTF-8 if None.
+    """
     if suffix in HTML_SUFFIXES:
         return from_html(data)
     if b"\x00" in data:
         raise IngestError("this looks like a binary file, not text")
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise IngestError("the file is not UTF-8 text") from None
+        text = data.decode(charset or "utf-8-sig").removeprefix("\ufeff")
+    except (UnicodeDecodeError, LookupError):
+        raise IngestError(f"the file is not {charset or 'UTF-8'} text") from None
     if len(text) > MAX_TEXT_CHARS:
         raise IngestError(f"the text is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
     return from_text(text)
@@ -140,7 +152,7 @@ def from_url(url: str, *, allow_private: bool = False) -> Draft:
     except FetchError as error:
         raise IngestError(str(error)) from None
     if page.content_type in {"text/plain", "text/markdown"}:
-        draft = from_bytes(page.body, ".txt")
+        draft = from_bytes(page.body, ".txt", charset=page.charset)
     else:
         draft = from_html(page.body, url=page.url)
     return replace(draft, url=url, site=draft.site or urlsplit(url).hostname)
@@ -150,7 +162,10 @@ def read_source(source: str, *, stdin_text: str | None = None, allow_private: bo
     """A draft from a path, an http(s) URL, or ``-`` (then ``stdin_text``)."""
     if source == "-":
         return from_text(stdin_text or "")
-    scheme = urlsplit(source).scheme.lower()
+    try:
+        scheme = urlsplit(source).scheme.lower()
+    except ValueError:  # "http://[::1" and the like
+        raise IngestError(f"{source} is not a valid URL") from None
     if scheme in {"http", "https"}:
         return from_url(source, allow_private=allow_private)
     if scheme and len(scheme) > 1:  # "C:" is a drive letter, not a scheme
@@ -207,6 +222,13 @@ def _jsonl_drafts(path: Path) -> Iterator[tuple[str, Draft | Exception]]:
                 missing = [k for k in ("title", "text") if not isinstance(record.get(k), str)]
                 if missing:
                     raise IngestError(f"missing or non-text field(s): {', '.join(missing)}")
+                wrong = [
+                    k
+                    for k in ("url", "site", "published")
+                    if record.get(k) is not None and not isinstance(record[k], str)
+                ]
+                if wrong:
+                    raise IngestError(f"non-text field(s): {', '.join(wrong)}")
                 yield where, Draft(
                     title=record["title"],
                     text=record["text"],

@@ -1,0 +1,428 @@
+"""index/ingest.py and index/fetch.py: URLs, files, folders and JSONL become articles, or are refused."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import index.fetch
+import index.ingest
+from index.fetch import FetchError, fetch
+from index.ingest import IngestError, import_path, read_source, store_draft
+from index.store import MAX_TEXT_CHARS, DuplicateArticle, InvalidArticle
+from tests.page_server import (
+    ARTICLE_PARAGRAPHS,
+    BOILERPLATE,
+    PLAIN_TEXT,
+    PUBLISHED,
+    SITE,
+    TITLE,
+    PageServer,
+    article_html,
+    redirect_to,
+)
+
+BODY = (
+    "The Lumora kettle recall covers 48,000 units sold since March. "
+    "The maker said a faulty switch could let the kettle boil dry.\n\n"
+    "Owners should stop using the kettle and contact the shop for a refund."
+)
+MENU_ONLY_HTML = (
+    "<html><head><title>Aldermoor Echo</title></head><body><header><nav><ul>"
+    "<li><a href='/'>Home</a></li><li><a href='/news'>News</a></li></ul></nav></header>"
+    "<div id='root'></div><footer><p>Copyright 2024 Aldermoor Echo</p></footer></body></html>"
+)
+JS_APP_HTML = (
+    "<html><head><title>Aldermoor Echo</title></head><body><div id='root'></div>"
+    "<noscript>You need to enable JavaScript to run this app.</noscript></body></html>"
+)
+
+
+@pytest.fixture(scope="module")
+def pages():
+    """The test pages, served on 127.0.0.1 for the whole module."""
+    with PageServer() as server:
+        yield server
+
+
+def add(store, source: str, **kwargs):
+    """Read a source and store it, the way ``qabot add`` does."""
+    return store_draft(store, read_source(source, **kwargs))
+
+
+def assert_nothing_stored(store) -> None:
+    assert store.counts() == {"articles": 0, "chunks": 0}
+
+
+# --- URLs ---------------------------------------------------------------------------------------
+
+
+def test_article_page_keeps_the_story_and_drops_menus_banners_and_footer(store, pages):
+    article = add(store, pages.url("/article"), allow_private=True)
+    stored = store.get_article(article.id)
+    for paragraph in ARTICLE_PARAGRAPHS:
+        assert paragraph in stored.text
+    for junk in BOILERPLATE + ["Manage settings", "Council tax to rise"]:
+        assert junk not in stored.text
+    assert stored.title == TITLE
+    assert not stored.text.startswith(TITLE)  # the headline is not repeated as the first line
+    assert stored.published == PUBLISHED
+    assert stored.site == SITE
+    assert stored.url == pages.url("/article")
+    assert stored.chunks >= 1
+
+
+def test_same_page_twice_is_a_duplicate(store, pages):
+    first = add(store, pages.url("/article"), allow_private=True)
+    with pytest.raises(DuplicateArticle, match=f"article {first.id}"):
+        add(store, pages.url("/article"), allow_private=True)
+    assert store.counts()["articles"] == 1
+
+
+def test_redirect_chain_is_followed_and_the_given_url_kept(store, pages):
+    article = add(store, pages.url("/hop1"), allow_private=True)
+    assert ARTICLE_PARAGRAPHS[2] in store.get_article(article.id).text
+    assert article.url == pages.url("/hop1")
+
+
+def test_redirect_to_another_port_is_followed_when_private_addresses_are_allowed(store, pages):
+    with PageServer() as other:
+        pages.routes["/elsewhere"] = redirect_to(other.url("/plain"))
+        article = add(store, pages.url("/elsewhere"), allow_private=True)
+        assert other.requests == ["/plain"]
+    assert store.get_article(article.id).title == PLAIN_TEXT.split("\n")[0]
+
+
+def test_every_redirect_hop_is_checked(store, pages, monkeypatch):
+    """A page that is allowed (as if public) redirecting to a private address is refused."""
+    real_check = index.fetch.check_url
+    allowed = pages.url("/to-private")
+
+    def check_url(url, *, allow_private=False):
+        if url == allowed:
+            return
+        real_check(url, allow_private=allow_private)
+
+    monkeypatch.setattr(index.fetch, "check_url", check_url)
+    with PageServer() as other:
+        pages.routes["/to-private"] = redirect_to(other.url("/article"))
+        with pytest.raises(IngestError, match="private or local address"):
+            add(store, allowed)
+        assert other.requests == []
+    assert_nothing_stored(store)
+
+
+def test_text_plain_page_is_read_as_text(store, pages):
+    article = add(store, pages.url("/plain"), allow_private=True)
+    stored = store.get_article(article.id)
+    assert stored.title == "Wexcombe coin hoard goes on display"
+    assert stored.text.startswith("A hoard of 912 silver coins")
+    assert stored.site == "127.0.0.1"
+
+
+def test_text_plain_page_in_its_declared_charset(store, pages):
+    article = add(store, pages.url("/plain-latin1"), allow_private=True)
+    assert "café" in store.get_article(article.id).text
+
+
+def test_page_without_content_type_is_read_as_html(store, pages):
+    article = add(store, pages.url("/no-type"), allow_private=True)
+    assert ARTICLE_PARAGRAPHS[0] in store.get_article(article.id).text
+
+
+@pytest.mark.parametrize(
+    "path, reason",
+    [
+        ("/missing", "HTTP 404"),
+        ("/broken", "HTTP 500"),
+        ("/image.png", "image/png, not an HTML or text page"),
+        ("/pdf", "application/pdf, not an HTML or text page"),
+        ("/huge", "larger than 5,000,000 bytes"),
+        ("/declared-huge", "larger than 5,000,000 bytes"),
+        ("/loop-a", "too many redirects"),
+        ("/to-ftp", "only http and https"),
+        ("/to-file", "only http and https"),
+        ("/to-broken-url", "could not fetch"),
+        ("/empty", "no article text"),
+    ],
+)
+def test_bad_pages_are_refused_with_a_reason(store, pages, path, reason):
+    with pytest.raises(IngestError, match=reason):
+        add(store, pages.url(path), allow_private=True)
+    assert_nothing_stored(store)
+
+
+def test_nothing_listening_is_a_clear_error(store):
+    with PageServer() as gone:
+        url = gone.url("/article")
+    with pytest.raises(IngestError, match="could not fetch"):
+        add(store, url, allow_private=True)
+    assert_nothing_stored(store)
+
+
+@pytest.mark.parametrize("path", ["/slow-start", "/trickle"])
+def test_slow_page_times_out(pages, path):
+    # /slow-start answers after 3 s; /trickle answers at once but takes 10 s to finish
+    with pytest.raises(FetchError, match="took longer than 0.5 s"):
+        fetch(pages.url(path), allow_private=True, timeout=0.5)
+
+
+def test_size_cap_applies_to_streamed_and_declared_bodies(pages):
+    with pytest.raises(FetchError, match="larger than 10,000 bytes"):
+        fetch(pages.url("/huge"), allow_private=True, max_bytes=10_000)  # chunked, no length
+    body = article_html().encode()
+    page = fetch(pages.url("/article"), allow_private=True, max_bytes=len(body))
+    assert page.content_type == "text/html" and page.body == body and page.charset == "utf-8"
+    with pytest.raises(FetchError, match="larger than"):
+        fetch(pages.url("/article"), allow_private=True, max_bytes=len(body) - 1)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_loopback_is_refused_unless_allowed(store, pages, host):
+    with pytest.raises(IngestError, match="private or local address.*refused for safety"):
+        add(store, pages.url("/article", host=host))
+    assert_nothing_stored(store)
+    assert add(store, pages.url("/article", host=host), allow_private=True)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.1.2.3/",
+        "http://192.168.0.1/admin",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://0.0.0.0/",
+        "http://2130706433/",  # 127.0.0.1 written as a number
+    ],
+)
+def test_private_addresses_are_refused_before_connecting(store, url):
+    with pytest.raises(IngestError, match="private or local address"):
+        add(store, url)
+    assert_nothing_stored(store)
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["ftp://127.0.0.1/a.txt", "file:///etc/passwd", "data:text/plain,Hi%20there", "javascript:alert(1)"],
+)
+def test_other_schemes_are_refused(store, source):
+    with pytest.raises(IngestError, match="only http and https"):
+        add(store, source, allow_private=True)
+    assert_nothing_stored(store)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:99999/", "http://127.0.0.1:port/", "http://[::1/", "http:///nohost"]
+)
+def test_malformed_urls_are_refused_with_a_reason(store, url):
+    with pytest.raises(IngestError, match="not a valid URL|no host name"):
+        add(store, url, allow_private=True)
+    assert_nothing_stored(store)
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def write(folder: Path, name: str, content: str | bytes) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_txt_file_first_line_is_the_title(store, tmp_path):
+    path = write(tmp_path, "kettle.txt", "\n\nLumora kettles recalled\n\n" + BODY + "\n")
+    article = add(store, str(path))
+    stored = store.get_article(article.id)
+    assert stored.title == "Lumora kettles recalled"
+    assert stored.text == BODY
+    assert stored.url is None
+
+
+def test_markdown_heading_is_the_title(store, tmp_path):
+    path = write(tmp_path, "kettle.md", "# Lumora kettles recalled\n\n" + BODY)
+    stored = store.get_article(add(store, str(path)).id)
+    assert stored.title == "Lumora kettles recalled" and stored.text == BODY
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_markdown_front_matter_gives_title_url_date_and_site(store, tmp_path, newline):
+    front = (
+        "---\ntitle: Lumora kettles recalled\nurl: https://news.example/kettle\n"
+        "published: 2024-05-06\nsite: Consumer Desk\n---\n"
+    )
+    path = write(tmp_path, "kettle.md", (front + BODY).replace("\n", newline))
+    stored = store.get_article(add(store, str(path)).id)
+    assert (stored.title, stored.url, stored.published, stored.site) == (
+        "Lumora kettles recalled",
+        "https://news.example/kettle",
+        "2024-05-06",
+        "Consumer Desk",
+    )
+    assert stored.text.startswith("The Lumora kettle recall") and "title:" not in stored.text
+
+
+def test_utf8_bom_is_not_part_of_the_title(store, tmp_path):
+    path = write(tmp_path, "kettle.txt", "\ufeffLumora kettles recalled\n" + BODY)
+    assert store.get_article(add(store, str(path)).id).title == "Lumora kettles recalled"
+
+
+def test_html_file_is_extracted(store, tmp_path):
+    path = write(tmp_path, "tram.html", article_html())
+    stored = store.get_article(add(store, str(path)).id)
+    assert stored.title == TITLE and stored.published == PUBLISHED
+    assert ARTICLE_PARAGRAPHS[3] in stored.text
+    assert not any(junk in stored.text for junk in BOILERPLATE)
+
+
+def test_title_url_and_date_can_be_overridden(store, tmp_path):
+    path = write(tmp_path, "kettle.txt", "Old title\n" + BODY)
+    article = store_draft(
+        store,
+        read_source(str(path)),
+        title="New title",
+        url="https://news.example/k",
+        published="2024-05-06",
+    )
+    stored = store.get_article(article.id)
+    assert (stored.title, stored.url, stored.published) == (
+        "New title",
+        "https://news.example/k",
+        "2024-05-06",
+    )
+
+
+def test_stdin_text(store):
+    article = store_draft(store, read_source("-", stdin_text="Pasted headline\n" + BODY))
+    assert store.get_article(article.id).title == "Pasted headline"
+
+
+BAD_FILES = [
+    ("report.pdf", b"%PDF-1.7\n" + bytes(100), "unsupported file type .pdf"),
+    ("report.docx", b"PK\x03\x04" + bytes(100), "unsupported file type .docx"),
+    ("README", "Title\nBody text.", r"unsupported file type \(none\)"),
+    ("empty.txt", "", "the text is empty"),
+    ("blank.md", "  \n\n \t\n", "the text is empty"),
+    ("title-only.txt", "Just a headline\n\n", "only a title line"),
+    ("front-matter-only.md", "---\ntitle: A title\n---\n", "no article text"),
+    ("latin1.txt", "Café opens\nThe café opened today.".encode("latin-1"), "not UTF-8"),
+    ("binary.txt", b"Title\nsome\x00binary\x00data", "binary"),
+    ("huge.txt", "Title\n" + "x" * MAX_TEXT_CHARS, "limit is 2,000,000"),
+    ("bad-yaml.md", "---\ntitle: [unclosed\n---\nBody text.", "front matter is not valid YAML"),
+    ("menu-only.html", MENU_ONLY_HTML, "no article text"),
+    ("js-app.html", JS_APP_HTML, "no article text"),
+]
+
+
+@pytest.mark.parametrize("name, content, reason", BAD_FILES, ids=[case[0] for case in BAD_FILES])
+def test_bad_files_are_refused_with_a_reason(store, tmp_path, name, content, reason):
+    path = write(tmp_path, name, content)
+    with pytest.raises(IngestError, match=reason):
+        add(store, str(path))
+    assert_nothing_stored(store)
+
+
+def test_bad_date_in_front_matter_is_refused(store, tmp_path):
+    path = write(tmp_path, "bad-date.md", "---\ntitle: T\npublished: last week\n---\nBody text.")
+    with pytest.raises(InvalidArticle, match="YYYY-MM-DD"):
+        add(store, str(path))
+    assert_nothing_stored(store)
+
+
+def test_missing_file(store, tmp_path):
+    with pytest.raises(IngestError, match="no such file"):
+        add(store, str(tmp_path / "nope.txt"))
+
+
+def test_file_over_the_byte_cap_is_refused_before_reading(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(index.ingest, "MAX_FILE_BYTES", 100)
+    path = write(tmp_path, "long.txt", "Title\n" + BODY)
+    with pytest.raises(IngestError, match="the limit is 100"):
+        add(store, str(path))
+    assert_nothing_stored(store)
+
+
+# --- bulk import --------------------------------------------------------------------------------
+
+
+def test_folder_import(store, tmp_path):
+    folder = tmp_path / "articles"
+    write(folder, "a-kettle.txt", "Kettles recalled\n" + BODY)
+    write(folder, "b-tram.html", article_html())
+    write(folder, "nested/deeper/c-coins.md", "# Coin hoard\n\n" + PLAIN_TEXT.split("\n", 2)[2])
+    write(folder, "nested/d-copy.txt", "Kettles recalled again\n" + BODY.upper())  # same text
+    write(folder, ".hidden.txt", "Hidden\nThis must not be imported.")
+    write(folder, ".git/e.txt", "Git internals\nThis must not be imported either.")
+    write(folder, "f-scan.pdf", b"%PDF-1.7\n")
+    write(folder, "g-empty.md", "")
+
+    report = import_path(store, folder, progress=False)
+
+    assert report.counts() == {"added": 3, "skipped": 1, "failed": 2}
+    assert {a.title for a in report.added} == {TITLE, "Coin hoard", "Kettles recalled"}
+    assert report.skipped[0][0] == str(Path("nested/d-copy.txt"))
+    assert "already in the collection" in report.skipped[0][1]
+    failed = dict(report.failed)
+    assert set(failed) == {"f-scan.pdf", "g-empty.md"}
+    assert "unsupported file type .pdf" in failed["f-scan.pdf"]
+    assert "no article text" in failed["g-empty.md"]
+    assert {a.title for a in store.list_articles()} == {TITLE, "Coin hoard", "Kettles recalled"}
+    assert not any("imported" in store.get_article(a.id).text for a in store.list_articles())
+
+
+def test_jsonl_import(store, tmp_path):
+    good = [
+        {
+            "title": "Kettles recalled",
+            "text": BODY,
+            "url": "https://news.example/k",
+            "published": "2024-05-06",
+        },
+        {"title": "Coin hoard", "text": PLAIN_TEXT, "site": "Wexcombe Gazette"},
+    ]
+    lines = [
+        json.dumps(good[0]),
+        "",
+        json.dumps(good[1], ensure_ascii=False),
+        json.dumps({"title": "Kettles again", "text": BODY}),  # duplicate text
+        '{"title": "Broken", "text": "no closing brace"',
+        json.dumps({"title": "No text here"}),
+        json.dumps(["not", "an", "object"]),
+        json.dumps({"title": "Bad date", "text": "Some other text.", "published": "soon"}),
+        json.dumps({"title": "Number text", "text": 42}),
+        json.dumps({"title": "Number date", "text": "Yet another text.", "published": 2024}),
+        json.dumps({"title": "List site", "text": "And one more text.", "site": ["a", "b"]}),
+    ]
+    path = write(tmp_path, "batch.jsonl", "\n".join(lines) + "\n")
+
+    report = import_path(store, path, progress=False)
+
+    assert report.counts() == {"added": 2, "skipped": 1, "failed": 7}
+    assert [a.title for a in report.added] == ["Kettles recalled", "Coin hoard"]
+    assert report.skipped == [("batch.jsonl:4", report.skipped[0][1])]
+    assert f"article {report.added[0].id}" in report.skipped[0][1]
+    failed = dict(report.failed)
+    assert set(failed) == {f"batch.jsonl:{line}" for line in range(5, 12)}
+    assert "not valid JSON" in failed["batch.jsonl:5"]
+    assert "text" in failed["batch.jsonl:6"] and "missing" in failed["batch.jsonl:6"]
+    assert "not a JSON object" in failed["batch.jsonl:7"]
+    assert "YYYY-MM-DD" in failed["batch.jsonl:8"]
+    assert "text" in failed["batch.jsonl:9"]
+    assert "published" in failed["batch.jsonl:10"] and "site" in failed["batch.jsonl:11"]
+
+    stored = {a.title: store.get_article(a.id) for a in store.list_articles()}
+    assert set(stored) == {"Kettles recalled", "Coin hoard"}
+    assert stored["Kettles recalled"].url == "https://news.example/k"
+    assert stored["Kettles recalled"].published == "2024-05-06"
+    assert stored["Coin hoard"].site == "Wexcombe Gazette"
+
+
+def test_import_of_something_else_is_refused(store, tmp_path):
+    path = write(tmp_path, "notes.txt", "Title\nBody.")
+    with pytest.raises(IngestError, match="not a folder or a .jsonl file"):
+        import_path(store, path, progress=False)
+    assert_nothing_stored(store)
