@@ -5,6 +5,7 @@ or as JSON with ``--json``. Refused input exits 1 with a one-line reason on stde
 """
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import click
 from bot.config import Settings
 from index.bm25 import EmptyIndex
 from index.ingest import IngestError, import_path, read_source, store_draft
-from index.store import ArticleNotFound, ArticleRefused, Store
+from index.store import ArticleNotFound, ArticleRefused, SchemaTooNew, Store
 from retrieval.search import DEFAULT_K, search
 
 
@@ -23,7 +24,11 @@ def _settings(ctx: click.Context) -> Settings:
 
 def _store(ctx: click.Context) -> Store:
     if "store" not in ctx.obj:
-        ctx.obj["store"] = ctx.with_resource(Store(_settings(ctx).db))
+        path = _settings(ctx).db
+        try:
+            ctx.obj["store"] = ctx.with_resource(Store(path))
+        except (sqlite3.DatabaseError, SchemaTooNew, OSError) as error:
+            raise click.ClickException(f"cannot open the collection {path}: {error}") from None
     return ctx.obj["store"]
 
 

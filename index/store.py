@@ -45,6 +45,10 @@ class DuplicateArticle(ArticleRefused):
         self.existing_id = existing_id
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer qabot than this one."""
+
+
 class InvalidArticle(ArticleRefused):
     """The article cannot be stored as given (empty, too long, bad date, ...)."""
 
@@ -91,8 +95,11 @@ def content_hash(text: str) -> str:
 def _check_published(published: str | None) -> str | None:
     if not published:
         return None
+    text = published.strip()
     try:
-        return date.fromisoformat(published.strip()[:10]).isoformat()
+        if len(text) > 10:  # a full timestamp: keep its date
+            return datetime.fromisoformat(text).date().isoformat()
+        return date.fromisoformat(text).isoformat()
     except ValueError:
         raise InvalidArticle(f"published date {published!r} is not YYYY-MM-DD") from None
 
@@ -164,6 +171,8 @@ class Store:
     Safe to share between threads: every operation holds the store's lock.
 
     :param path: the SQLite file; its folder is created if missing.
+    :raises SchemaTooNew: the file was written by a newer qabot.
+    :raises sqlite3.DatabaseError: the file is not a SQLite database.
     """
 
     def __init__(self, path: str | Path):
@@ -173,22 +182,23 @@ class Store:
         conn = sqlite3.connect(str(path), check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
         self.lock = threading.RLock()
-        self.db.execute("PRAGMA foreign_keys = ON")
-        if str(path) != ":memory:":
-            self.db.enable_wal()
-            self.db.execute("PRAGMA synchronous = NORMAL")
-        self._migrate()
-        self.index = ChunkIndex(conn)
-
-    def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"{self.path} was written by a newer qabot (schema {version} > {SCHEMA_VERSION})"
-            )
-        for target in range(version, SCHEMA_VERSION):
-            MIGRATIONS[target](self.db)
-            self.db.execute(f"PRAGMA user_version = {target + 1}")
+        try:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"{path} was written by a newer qabot (schema {version} > {SCHEMA_VERSION})"
+                )
+            self.db.execute("PRAGMA foreign_keys = ON")
+            if str(path) != ":memory:":
+                self.db.enable_wal()
+                self.db.execute("PRAGMA synchronous = NORMAL")
+            self.index = ChunkIndex(conn)
+            for target in range(version, SCHEMA_VERSION):
+                MIGRATIONS[target](self.db)
+                self.db.execute(f"PRAGMA user_version = {target + 1}")
+        except BaseException:
+            conn.close()
+            raise
 
     def close(self) -> None:
         """Close the database connection."""
@@ -268,23 +278,14 @@ class Store:
             duplicate = self.find_duplicate(url=url, text=text)
             if duplicate:
                 raise duplicate
-            with self.db.atomic():
-                article_id = self.db["articles"].insert(
-                    {
-                        "title": title,
-                        "url": url or None,
-                        "site": site or None,
-                        "published": published,
-                        "added_at": added_at,
-                        "added_by": added_by,
-                        "text": text,
-                        "content_hash": content_hash(text),
-                    }
-                ).last_pk
-                for row in rows:
-                    row["article_id"] = article_id
-                self.db["chunks"].insert_all(rows)
-                self.index.count_terms([row["terms"] for row in rows], +1)
+            try:
+                article_id = self._insert(title, text, url, site, published, added_at, added_by, rows)
+            except sqlite3.IntegrityError:
+                # another process may have stored the same article since the check above
+                duplicate = self.find_duplicate(url=url, text=text)
+                if duplicate:
+                    raise duplicate from None
+                raise
         return Article(
             id=article_id,
             title=title,
@@ -296,6 +297,27 @@ class Store:
             chunks=len(rows),
             text=text,
         )
+
+    def _insert(self, title, text, url, site, published, added_at, added_by, rows) -> int:
+        """Insert the article, its chunks and their term counts in one transaction; its id."""
+        with self.db.atomic():
+            article_id = self.db["articles"].insert(
+                {
+                    "title": title,
+                    "url": url or None,
+                    "site": site or None,
+                    "published": published,
+                    "added_at": added_at,
+                    "added_by": added_by,
+                    "text": text,
+                    "content_hash": content_hash(text),
+                }
+            ).last_pk
+            for row in rows:
+                row["article_id"] = article_id
+            self.db["chunks"].insert_all(rows)
+            self.index.count_terms([row["terms"] for row in rows], +1)
+        return article_id
 
     def remove_article(self, article_id: int) -> ArticleInfo:
         """Remove an article, its chunks and their index entries in one transaction.
