@@ -15,6 +15,7 @@ from bot.config import Settings
 from index.bm25 import EmptyIndex
 from index.ingest import IngestError, import_path, read_source, store_draft
 from index.store import ArticleNotFound, ArticleRefused, SchemaTooNew, Store
+from retrieval.answer import DEFAULT_ANSWERS, answer
 from retrieval.search import DEFAULT_K, search
 
 
@@ -185,3 +186,32 @@ def search_command(ctx, query, k, as_json) -> None:
     for rank, p in enumerate(passages, 1):
         click.echo(f"{rank}. [{p.score:.2f}] {p.title} (article {p.article_id}, characters {p.start}-{p.end})")
         click.echo("   " + " ".join(p.text.split()))
+
+
+def _reader(ctx: click.Context):
+    from retrieval.loading import load_reader
+
+    settings = _settings(ctx)
+    return load_reader(
+        settings.qa_model, quantize=settings.quantize, use_encoder=settings.encoder == "auto"
+    )
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--k", default=DEFAULT_ANSWERS, show_default=True, type=click.IntRange(min=1), help="How many answers.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answers as JSON.")
+@click.pass_context
+def ask(ctx, question, k, as_json) -> None:
+    """Answer a question from the collection, with the sentence and source."""
+    from bot.formatting import result_as_json, result_as_text
+
+    store = _store(ctx)
+    try:
+        result = answer(question, store=store, reader=_reader(ctx), top_k=k)
+    except EmptyIndex as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        _echo_json(result_as_json(result))
+    else:
+        click.echo(result_as_text(result))

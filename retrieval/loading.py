@@ -1,0 +1,48 @@
+"""Choosing the reader: the extractive QA model when it loads, else the offline sentence reader.
+
+``load_reader`` never fails: when the model cannot be loaded (no network and no local copy, a
+broken cache, transformers missing) it logs why, once, and returns the sentence reader, whose
+answers say ``reader: "sentence"``.
+"""
+
+import logging
+
+from retrieval.encoder import Encoder, encoder_installed
+from retrieval.sentence_reader import SentenceReader
+
+log = logging.getLogger(__name__)
+
+#: ``QABOT_QA_MODEL`` value that skips the QA model and always uses the sentence reader.
+SENTENCE = "sentence"
+
+
+def sentence_reader(*, use_encoder: bool = True) -> SentenceReader:
+    """The offline reader, with the all-MiniLM-L6-v2 encoder when it is installed and wanted."""
+    encoder = Encoder() if use_encoder and encoder_installed() else None
+    return SentenceReader(encoder=encoder)
+
+
+def load_reader(model: str, *, quantize: str = "none", use_encoder: bool = True):
+    """The span reader for ``model`` (a hub id or a local folder), warmed up; or the sentence reader.
+
+    :param model: hub id or local directory of an extractive QA model, or ``"sentence"``.
+    :param quantize: ``"int8"`` for dynamic int8 quantisation of the model's linear layers.
+    :param use_encoder: let the sentence reader use the all-MiniLM-L6-v2 encoder if installed.
+    """
+    if model != SENTENCE:
+        try:
+            from retrieval.reader import ExtractiveReader
+
+            reader = ExtractiveReader(model, quantize=quantize)
+            reader.warm_up()
+            return reader
+        except (ImportError, OSError, ValueError, RuntimeError) as error:
+            log.warning(
+                "The QA model %s could not be loaded (%s); answering with the sentence reader. "
+                "Run `qabot download-model` where the Hugging Face hub is reachable.",
+                model,
+                str(error).splitlines()[0] if str(error) else type(error).__name__,
+            )
+    reader = sentence_reader(use_encoder=use_encoder)
+    reader.warm_up()
+    return reader

@@ -1,0 +1,219 @@
+"""Sentence reader: the offline reader. Picks the sentences of the retrieved passages that answer best.
+
+No QA model needed. Each sentence of the top passages is scored by BM25 against the question
+(idf from the sentences read), raised by: how close together the matched words stand, question
+word pairs found side by side, part of the previous sentence's match (answers often follow the
+sentence that names the topic), words the question does not already hold (a sentence that only
+restates the question answers nothing), the retrieval score of its passage, and holding the kind of
+thing asked for (a date for "when", a number for "how many", a name for "who"). With the
+all-MiniLM-L6-v2 encoder installed, the cosine similarity of question and sentence is added.
+The best sentence answers in full, with the same fields as a span answer.
+
+No answer: when the best sentence and its neighbour cover less than ``min_coverage`` of the
+question's idf weight, the articles do not seem to answer the question.
+"""
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from index.analysis import STOPWORDS, normalise, question_terms, terms, words
+from index.chunking import split_sentences
+from retrieval.encoder import Encoder
+from retrieval.types import Answer, Passage
+
+K1 = 1.2
+B = 0.75
+_STOP_TERMS = frozenset(terms(" ".join(STOPWORDS)))
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
+_DATE_WORD = re.compile(
+    r"\b(january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"century|centuries|decade|\d{1,2}(st|nd|rd|th))\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|hundred|thousand|million|billion|dozen|half|quarter)\b",
+    re.IGNORECASE,
+)
+_CAPITALISED = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][\w'-]+")
+
+
+def answer_type(question: str) -> str | None:
+    """What the question asks for: ``"date"``, ``"number"``, ``"name"`` or None."""
+    q = normalise(question)
+    if re.search(r"\bhow (many|much|long|old|far|big|large|tall|high)\b|\bwhat (percentage|number|amount)\b", q):
+        return "number"
+    if re.search(r"\b(when|what year|which year|what date|what century|what decade)\b", q):
+        return "date"
+    if re.search(r"\b(who|whom|whose)\b", q):
+        return "name"
+    return None
+
+
+def holds_type(kind: str | None, text: str, question: str) -> bool:
+    """Whether ``text`` holds something of the kind the question asks for."""
+    if kind == "date":
+        return bool(_YEAR.search(text) or _DATE_WORD.search(text))
+    if kind == "number":
+        return bool(_NUMBER.search(text))
+    if kind == "name":
+        asked = set(words(question))
+        return any(w.lower() not in asked for w in _CAPITALISED.findall(text))
+    return False
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    passage: Passage
+    start: int  # offsets in the article
+    end: int
+    text: str
+    terms: tuple[str, ...]
+
+
+class SentenceReader:
+    """The offline reader: answers with the best sentences of the passages (``reader == "sentence"``).
+
+    :param encoder: an ``Encoder`` to add question-sentence similarity, or None for words only.
+    :param min_coverage: the share of the question's idf weight the best sentence (with its
+        neighbour) must match, or the reader says the articles do not answer it.
+    """
+
+    name = "sentence"
+
+    def __init__(
+        self,
+        *,
+        encoder: Encoder | None = None,
+        min_coverage: float = 0.25,
+        type_bonus: float = 0.6,
+        passage_weight: float = 1.0,
+        proximity_weight: float = 0.25,
+        pair_weight: float = 0.3,
+        neighbour_weight: float = 0.25,
+        novelty_weight: float = 1.0,
+        encoder_weight: float = 2.0,
+    ):
+        self.encoder = encoder
+        self.min_coverage = min_coverage
+        self.type_bonus = type_bonus
+        self.passage_weight = passage_weight
+        self.proximity_weight = proximity_weight
+        self.pair_weight = pair_weight
+        self.neighbour_weight = neighbour_weight
+        self.novelty_weight = novelty_weight
+        self.encoder_weight = encoder_weight
+
+    def warm_up(self) -> None:
+        """Load the encoder, if there is one (the word features need nothing)."""
+        if self.encoder:
+            self.encoder.warm_up()
+
+    def read(self, question: str, passages: list[Passage], *, top_k: int = 3) -> list[Answer]:
+        """The ``top_k`` best sentences as answers, best first; empty when none answers.
+
+        :param question: the user's question.
+        :param passages: retrieved passages, best first.
+        :param top_k: how many answers at most.
+        """
+        asked = question_terms(question)
+        sentences = _sentences(passages)
+        if not asked or not sentences:
+            return []
+        df = Counter(t for s in sentences for t in set(s.terms))
+        idf = {t: math.log(1 + (len(sentences) - df[t] + 0.5) / (df[t] + 0.5)) for t in asked}
+        avgdl = sum(len(s.terms) for s in sentences) / len(sentences)
+        matches = [_bm25(s.terms, idf, avgdl) for s in sentences]
+        scores = self._scores(question, asked, sentences, matches, max(p.score for p in passages))
+        ranked = sorted(
+            (i for i in range(len(sentences)) if matches[i] > 0), key=lambda i: -scores[i]
+        )
+        if not ranked or self._coverage(ranked[0], sentences, idf) < self.min_coverage:
+            return []
+        answers, seen = [], set()
+        for i in ranked:
+            key = (sentences[i].passage.article_id, sentences[i].start)
+            if key not in seen:  # the same sentence read from two overlapping chunks
+                seen.add(key)
+                answers.append(_answer(sentences[i], scores[i]))
+            if len(answers) == top_k:
+                break
+        return answers
+
+    def _scores(self, question, asked, sentences, matches, best_passage) -> list[float]:
+        asked_set = set(asked)
+        every_term = terms(question)
+        pairs = set(zip(every_term, every_term[1:]))
+        kind = answer_type(question)
+        scores = []
+        for i, s in enumerate(sentences):
+            match = matches[i]
+            if i and sentences[i - 1].passage is s.passage:
+                match += self.neighbour_weight * matches[i - 1]
+            novel = len({t for t in s.terms if t not in asked_set and t not in _STOP_TERMS})
+            score = match * (1 + self.novelty_weight * min(novel, 6) / 6)
+            score *= 1 + self.proximity_weight * _proximity(s.terms, asked_set)
+            score *= 1 + self.pair_weight * len(pairs & set(zip(s.terms, s.terms[1:])))
+            score *= 1 + self.passage_weight * s.passage.score / (best_passage or 1.0)
+            if holds_type(kind, s.text, question):
+                score *= 1 + self.type_bonus
+            scores.append(score)
+        if self.encoder and any(scores):
+            top = max(scores)
+            vectors = self.encoder.encode([question] + [s.text for s in sentences])
+            similarity = vectors[1:] @ vectors[0]
+            scores = [s / top + self.encoder_weight * float(c) for s, c in zip(scores, similarity)]
+        return scores
+
+    @staticmethod
+    def _coverage(i: int, sentences: list[_Sentence], idf: dict[str, float]) -> float:
+        """The share of the question's idf weight found in sentence ``i`` and the one before it."""
+        found = set(sentences[i].terms)
+        if i and sentences[i - 1].passage is sentences[i].passage:
+            found |= set(sentences[i - 1].terms)
+        return sum(w for t, w in idf.items() if t in found) / (sum(idf.values()) or 1.0)
+
+
+def _sentences(passages: list[Passage]) -> list[_Sentence]:
+    found = []
+    for passage in passages:
+        for span in split_sentences(passage.text):
+            text = passage.text[span.start : span.end]
+            found.append(
+                _Sentence(passage, passage.start + span.start, passage.start + span.end, text,
+                          tuple(terms(text)))
+            )
+    return found
+
+
+def _bm25(sentence_terms: tuple[str, ...], idf: dict[str, float], avgdl: float) -> float:
+    counts = Counter(sentence_terms)
+    norm = K1 * (1 - B + B * len(sentence_terms) / avgdl)
+    return sum(w * counts[t] * (K1 + 1) / (counts[t] + norm) for t, w in idf.items() if counts[t])
+
+
+def _proximity(sentence_terms: tuple[str, ...], asked: set[str]) -> float:
+    """1 when the matched question words stand side by side, falling as they spread out."""
+    positions = [i for i, t in enumerate(sentence_terms) if t in asked]
+    matched = len({sentence_terms[i] for i in positions})
+    if matched < 2:
+        return 0.0
+    return matched / (positions[-1] - positions[0] + 1)
+
+
+def _answer(sentence: _Sentence, score: float) -> Answer:
+    p = sentence.passage
+    return Answer(
+        text=sentence.text,
+        score=score,
+        article_id=p.article_id,
+        title=p.title,
+        url=p.url,
+        published=p.published,
+        start=sentence.start,
+        end=sentence.end,
+        context=sentence.text,
+        context_start=sentence.start,
+    )
