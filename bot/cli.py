@@ -155,6 +155,19 @@ def show(ctx, article_id, as_json) -> None:
 
 
 @cli.command()
+@click.pass_context
+def check(ctx) -> None:
+    """Check that the collection and its index are consistent (exit 1 if not)."""
+    problems = _store(ctx).verify()
+    for problem in problems:
+        click.echo(f"problem: {problem}", err=True)
+    if problems:
+        raise click.exceptions.Exit(1)
+    counts = _store(ctx).counts()
+    click.echo(f"ok: {counts['articles']} articles, {counts['chunks']} chunks, index consistent")
+
+
+@cli.command()
 @click.argument("article_id", type=int)
 @click.pass_context
 def remove(ctx, article_id) -> None:

@@ -7,6 +7,7 @@ The schema is created and migrated on open; ``PRAGMA user_version`` records its 
 """
 
 import hashlib
+from collections import Counter
 import re
 import sqlite3
 import threading
@@ -404,3 +405,41 @@ class Store:
             articles = self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
             chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         return {"articles": articles, "chunks": chunks}
+
+    def verify(self) -> list[str]:
+        """Check the collection's consistency; the problems found, in words (empty when sound).
+
+        SQLite's integrity check, FTS5's check of the index against the chunk rows, no article
+        without chunks, no chunk without its article, and the counts kept for BM25 (chunks, terms,
+        document frequencies) equal to a recount.
+        """
+        problems = []
+        with self.lock:
+            db = self.db
+            status = db.execute("PRAGMA integrity_check").fetchone()[0]
+            if status != "ok":
+                problems.append(f"SQLite integrity check: {status}")
+            try:
+                db.execute("INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('integrity-check', 1)")
+            except sqlite3.DatabaseError as error:
+                problems.append(f"the full-text index does not match the chunks: {error}")
+            bare = db.execute(
+                "SELECT id FROM articles WHERE id NOT IN (SELECT article_id FROM chunks)"
+            ).fetchall()
+            if bare:
+                problems.append(f"articles without chunks: {[row[0] for row in bare]}")
+            orphans = db.execute(
+                "SELECT count(*) FROM chunks WHERE article_id NOT IN (SELECT id FROM articles)"
+            ).fetchone()[0]
+            if orphans:
+                problems.append(f"{orphans} chunks belong to no article")
+            rows = db.execute("SELECT terms FROM chunks").fetchall()
+            counted = (len(rows), sum(len(terms.split()) for (terms,) in rows))
+            if tuple(self.index.stats()) != counted:
+                problems.append(f"index statistics {tuple(self.index.stats())} != recount {counted}")
+            recount = Counter(t for (terms,) in rows for t in set(terms.split()))
+            stored = dict(db.execute("SELECT term, df FROM term_stats").fetchall())
+            if stored != dict(recount):
+                wrong = sum(1 for t in stored.keys() | recount.keys() if stored.get(t) != recount.get(t))
+                problems.append(f"{wrong} terms have a wrong document frequency")
+        return problems

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from index.store import Store
 from tests.conftest import SAMPLE_ARTICLES
 from tests.page_server import ARTICLE_PARAGRAPHS, TITLE, PageServer
 
@@ -266,3 +267,15 @@ def test_qabot_db_env_is_used_without_db_option(runner, tmp_path, kettle):
     other = tmp_path / "other.db"
     listed = runner.invoke(cli, ["--db", str(other), "list", "--json"], env={"QABOT_DB": str(db)})
     assert json.loads(ok(listed).stdout) == []  # --db wins over QABOT_DB
+
+
+def test_check_reports_a_sound_collection_and_fails_on_damage(tmp_path):
+    db = tmp_path / "check.db"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", str(db), "import", str(SAMPLE_ARTICLES)]).exit_code == 0
+    sound = runner.invoke(cli, ["--db", str(db), "check"])
+    assert sound.exit_code == 0 and "index consistent" in sound.output
+    with Store(db) as store:
+        store.db.execute("DELETE FROM chunks_fts_docsize")  # the index loses its document sizes
+    damaged = runner.invoke(cli, ["--db", str(db), "check"])
+    assert damaged.exit_code == 1 and "problem:" in damaged.stderr

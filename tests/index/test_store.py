@@ -338,3 +338,22 @@ def test_newer_schema_is_refused_with_a_clear_error(db_path):
     with pytest.raises(RuntimeError, match="newer") as refused:
         Store(db_path)
     assert str(db_path) in str(refused.value)
+
+
+def test_verify_finds_a_sound_collection_sound(store):
+    store.add_article(title="Tram", text=TRAM)
+    store.add_article(title="Coins", text=HOARD)
+    assert store.verify() == []
+
+
+def test_verify_names_each_kind_of_damage(store):
+    store.add_article(title="Tram", text=TRAM)
+    store.db.execute("INSERT INTO chunks_fts (rowid, terms) VALUES (999, 'phantom words')")
+    store.db.execute("UPDATE term_stats SET df = df + 3 WHERE term = 'tram'")
+    store.db.execute(
+        "INSERT INTO articles (title, text, content_hash, added_at) VALUES ('Bare', 'x', 'h', 'now')"
+    )
+    problems = " | ".join(store.verify())
+    assert "full-text index" in problems
+    assert "document frequency" in problems
+    assert "without chunks" in problems
