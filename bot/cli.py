@@ -72,6 +72,7 @@ def add(ctx, source, title, url, published, as_json) -> None:
         )
     except ArticleRefused as error:
         raise click.ClickException(str(error)) from None
+    _embed_new_chunks(ctx)
     if as_json:
         _echo_json({"id": article.id, "title": article.title, "chunks": article.chunks})
     else:
@@ -88,6 +89,7 @@ def import_command(ctx, path, as_json) -> None:
         report = import_path(_store(ctx), Path(path), added_by="cli")
     except IngestError as error:
         raise click.ClickException(str(error)) from None
+    _embed_new_chunks(ctx)
     for where, reason in report.failed:
         click.echo(f"failed  {where}: {reason}", err=True)
     if as_json:
@@ -221,10 +223,191 @@ def ask(ctx, question, k, as_json) -> None:
 
     store = _store(ctx)
     try:
-        result = answer(question, store=store, reader=_reader(ctx), top_k=k)
+        result = answer(question, store=store, reader=_reader(ctx), top_k=k, encoder=_encoder(ctx))
     except EmptyIndex as error:
         raise click.ClickException(str(error)) from None
     if as_json:
         _echo_json(result_as_json(result))
     else:
         click.echo(result_as_text(result))
+
+
+#: What ``qabot run`` says, exiting 2, when there is no token.
+NO_TOKEN = (
+    "No Telegram bot token: set TELEGRAM_BOT_TOKEN in the environment or in a .env file "
+    "(the token @BotFather gives you). `qabot console` answers questions in the terminal without one."
+)
+
+
+@cli.command()
+@click.pass_context
+def run(ctx) -> None:
+    """Run the Telegram bot (polling, or a webhook when QABOT_WEBHOOK_URL is set)."""
+    settings = _settings(ctx)
+    if not settings.telegram_token:
+        click.echo(NO_TOKEN, err=True)
+        ctx.exit(2)
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.app import WebhookUnavailable
+    from bot.app import run as run_bot
+
+    try:
+        run_bot(settings)
+    except (sqlite3.DatabaseError, SchemaTooNew) as error:
+        raise click.ClickException(f"cannot open the collection {settings.db}: {error}") from None
+    except WebhookUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    except InvalidToken:
+        raise click.ClickException("Telegram rejected the token in TELEGRAM_BOT_TOKEN; check it with @BotFather") from None
+    except NetworkError as error:
+        raise click.ClickException(f"cannot reach the Telegram Bot API: {error}") from None
+
+
+@cli.command()
+@click.pass_context
+def console(ctx) -> None:
+    """Chat with the collection in the terminal: questions, /add, /list, /remove, /stats, /help."""
+    from bot.console import chat
+
+    chat(_store(ctx), _reader(ctx), allow_private_urls=_settings(ctx).allow_private_urls)
+
+
+# --- qabot eval: answer tests and the SQuAD benchmark --------------------------------------------
+
+
+def _encoder(ctx: click.Context):
+    """The sentence encoder for hybrid search when QABOT_ENCODER=auto and it is installed, else None."""
+    from retrieval.loading import load_encoder
+
+    return load_encoder(_settings(ctx).encoder == "auto")
+
+
+def _embed_new_chunks(ctx: click.Context) -> None:
+    """Store the embeddings of chunks that have none (hybrid search), when the encoder is on."""
+    encoder = _encoder(ctx)
+    if encoder is not None:
+        from retrieval.embeddings import embed_missing
+
+        embed_missing(_store(ctx), encoder)
+
+
+def _malformed(ctx: click.Context, error: Exception) -> None:
+    click.echo(f"Error: {error}", err=True)
+    ctx.exit(2)
+
+
+@cli.command("eval")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--squad", "squad_file", type=click.Path(exists=True, dir_okay=False),
+              help="Instead: ask a SQuAD v1.1/v2.0 JSON file's questions of its paragraphs.")
+@click.option("--k", type=click.IntRange(min=1),
+              help="A case passes when one of the first K answers meets it [default: 1, the top one].")
+@click.option("--limit", type=click.IntRange(min=1), help="--squad: ask this many questions, drawn at random.")
+@click.option("--seed", type=int, help="--squad: the seed of the --limit draw [default: 0].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (with a summary key).")
+@click.pass_context
+def eval_command(ctx, file, squad_file, k, limit, seed, as_json) -> None:
+    """Run answer tests (YAML or JSONL): exit 0 if all pass, 1 if some fail, 2 if FILE is malformed."""
+    if (file is None) == (squad_file is None):
+        raise click.UsageError("give an answer-test FILE, or --squad FILE")
+    if squad_file:
+        if k is not None:
+            raise click.UsageError("--k goes with an answer-test FILE, not --squad")
+        _eval_squad(ctx, squad_file, limit, 0 if seed is None else seed, as_json)
+        return
+    if limit is not None or seed is not None:
+        raise click.UsageError("--limit and --seed go with --squad")
+    from bot.formatting import answer_tests_summary_as_text, case_as_text
+    from retrieval.answer_tests import (
+        MalformedTests,
+        article_collection,
+        load_answer_tests,
+        run_answer_tests,
+    )
+
+    try:
+        tests = load_answer_tests(file)
+    except MalformedTests as error:
+        _malformed(ctx, error)
+    reader, encoder = _reader(ctx), _encoder(ctx)
+    run = {
+        "reader": reader,
+        "k": k or 1,
+        "encoder": encoder,
+        "on_result": None if as_json else (lambda result: click.echo(case_as_text(result))),
+    }
+    try:
+        if tests.articles:
+            private = _settings(ctx).allow_private_urls
+            with article_collection(tests, encoder=encoder, allow_private=private) as store:
+                report = run_answer_tests(tests, store=store, **run)
+        else:
+            report = run_answer_tests(tests, store=_store(ctx), **run)
+    except MalformedTests as error:
+        _malformed(ctx, error)
+    except EmptyIndex as error:
+        raise click.ClickException(f"{error} (or list articles: in {file})") from None
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        click.echo("")
+        click.echo(answer_tests_summary_as_text(report.summary()))
+    ctx.exit(0 if report.passed else 1)
+
+
+def _eval_squad(ctx: click.Context, path: str, limit: int | None, seed: int, as_json: bool) -> None:
+    """``qabot eval --squad``: the paragraphs as a temporary collection, the questions asked of it."""
+    from tqdm import tqdm
+
+    from bot.formatting import squad_report_as_text
+    from retrieval.embeddings import embed_missing
+    from retrieval.squad import MalformedSquad, evaluate_squad, load_collection, load_squad, sample
+
+    try:
+        squad = load_squad(path)
+    except MalformedSquad as error:
+        _malformed(ctx, error)
+    reader, encoder = _reader(ctx), _encoder(ctx)
+    with Store(":memory:") as store:
+        article_ids = load_collection(squad, store)
+        if encoder is not None:
+            with tqdm(total=store.counts()["chunks"], desc="embedding", unit="chunk", disable=None) as bar:
+                embed_missing(store, encoder, progress=lambda done: bar.update(done - bar.n))
+        questions = sample(squad.questions, limit=limit, seed=seed)
+        report = evaluate_squad(
+            squad,
+            store=store,
+            reader=reader,
+            article_ids=article_ids,
+            questions=questions,
+            encoder=encoder,
+            progress=lambda items: tqdm(items, desc="asking", unit="question", disable=None),
+        )
+    report = {"file": str(path), "limit": limit, "seed": seed} | report
+    if as_json:
+        _echo_json({"summary": report})
+    else:
+        click.echo(squad_report_as_text(report))
+
+
+@cli.command("download-model")
+@click.argument("model", required=False)
+@click.pass_context
+def download_model(ctx, model) -> None:
+    """Fetch the QA model (tokenizer and weights) into the Hugging Face cache [default: QABOT_QA_MODEL]."""
+    from retrieval import model_files
+
+    model = model or _settings(ctx).qa_model
+    if model == "sentence":
+        raise click.ClickException("QABOT_QA_MODEL is 'sentence': there is no model to download")
+    if model_files.is_local(model):
+        if not Path(model).expanduser().is_dir():
+            raise click.ClickException(f"no model folder at {model}")
+        click.echo(f"{model} is a local folder: nothing to download.")
+        return
+    try:
+        folder = model_files.fetch(model, progress=True)
+    except model_files.ModelUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Downloaded {model} to {folder}")

@@ -1,9 +1,18 @@
-"""Formatting answers for people: plain text (CLI, console) and JSON (``--json``).
+"""Formatting answers for people: plain text (CLI, console), JSON (``--json``) and Telegram HTML.
 
 Every front end prints the same ``Result`` from ``retrieval.answer``; only the markup differs.
+Telegram messages are built from ``Run``s (text with one style), escaped with ``html.escape`` when
+rendered, and cut into messages of at most 4096 characters between paragraphs, else sentences,
+else words, so a tag is never cut in two.
 """
 
+import bisect
+import html
+import re
 import textwrap
+from dataclasses import dataclass
+from itertools import accumulate
+from urllib.parse import urlsplit
 
 from retrieval.types import Answer, Passage, Result
 
@@ -56,4 +65,295 @@ def result_as_text(result: Result) -> str:
         lines.append(f"   — {source_line(a)}")
     if result.reader == "sentence":
         lines.append(SENTENCE_NOTE)
+    return "\n".join(lines)
+
+
+# --- Telegram HTML -------------------------------------------------------------------------------
+
+#: Telegram's limit on the text of one message (counted here in UTF-16 code units, tags included).
+MAX_MESSAGE_CHARS = 4096
+#: Longer web addresses are not linked (a link must fit in a message with room to spare).
+MAX_LINK_CHARS = 1000
+#: Where a long message may be cut, best first: between paragraphs, sentences, words.
+_CUTS = (
+    re.compile(r"\n\s*\n"),
+    re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n"),
+    re.compile(r"\s+"),
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A stretch of message text with one style: plain, bold (``tag="b"``), italic, or a link."""
+
+    text: str
+    tag: str | None = None
+    href: str | None = None
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _open_close(run: Run) -> tuple[str, str]:
+    opening, closing = "", ""
+    if run.href:
+        opening, closing = f'<a href="{html.escape(run.href)}">', "</a>"
+    if run.tag:
+        opening, closing = f"{opening}<{run.tag}>", f"</{run.tag}>{closing}"
+    return opening, closing
+
+
+class _Message:
+    """Runs joined into one text, with the HTML length of any slice of it at hand."""
+
+    def __init__(self, runs: list[Run]):
+        self.runs = [run for run in runs if run.text]
+        self.text = "".join(run.text for run in self.runs)
+        self.starts = [0, *accumulate(len(run.text) for run in self.runs)]
+        self.tags = [sum(map(_utf16, _open_close(run))) for run in self.runs]
+        self.cost = [0, *accumulate(_utf16(html.escape(c, quote=False)) for c in self.text)]
+
+    def _touched(self, start: int, end: int) -> range:
+        return range(bisect.bisect_right(self.starts, start) - 1, bisect.bisect_left(self.starts, end))
+
+    def length(self, start: int, end: int) -> int:
+        """UTF-16 length of ``render(start, end)``."""
+        return self.cost[end] - self.cost[start] + sum(self.tags[i] for i in self._touched(start, end))
+
+    def render(self, start: int, end: int) -> str:
+        """The HTML of ``text[start:end]``: each piece escaped and wrapped in its run's tags."""
+        out = []
+        for i in self._touched(start, end):
+            a, b = max(start, self.starts[i]), min(end, self.starts[i + 1])
+            opening, closing = _open_close(self.runs[i])
+            piece = self.runs[i].text[a - self.starts[i] : b - self.starts[i]]
+            out.append(opening + html.escape(piece, quote=False) + closing)
+        return "".join(out)
+
+    def pieces(self, start: int, end: int, limit: int, level: int = 0) -> list[tuple[int, int]]:
+        """``[start, end)`` cut into slices that each render within ``limit``, at the best cuts."""
+        if self.length(start, end) <= limit:
+            return [(start, end)]
+        if level == len(_CUTS):  # one word longer than a message: cut it anywhere
+            out = []
+            while start < end:
+                cut = start + 1
+                while cut < end and self.length(start, cut + 1) <= limit:
+                    cut += 1
+                out.append((start, cut))
+                start = cut
+            return out
+        bounds = [m.end() for m in _CUTS[level].finditer(self.text, start, end) if m.end() < end]
+        out: list[tuple[int, int]] = []
+        for a, b in zip([start, *bounds], [*bounds, end]):
+            if out and self.length(out[-1][0], b) <= limit:
+                out[-1] = (out[-1][0], b)
+            elif self.length(a, b) <= limit:
+                out.append((a, b))
+            else:
+                out.extend(self.pieces(a, b, limit, level + 1))
+        return out
+
+
+def split_html(runs: list[Run], limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Render runs as Telegram HTML messages of at most ``limit`` UTF-16 units each.
+
+    Everything is escaped; a message is cut between paragraphs when it can, else between sentences,
+    else between words, and every message closes the tags it opens.
+    """
+    message = _Message(runs)
+    out = []
+    for start, end in message.pieces(0, len(message.text), limit):
+        if message.text[start:end].strip():
+            out.append(message.render(start, end).strip())
+    return out
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def _web_address(url: str | None) -> str | None:
+    """The URL if it is an http(s) address Telegram can link, else None."""
+    try:
+        scheme = urlsplit(url or "").scheme
+    except ValueError:  # "http://[::1" and the like
+        return None
+    return url if scheme in ("http", "https") and len(url) <= MAX_LINK_CHARS else None
+
+
+def _source_runs(item: Answer | Passage) -> list[Run]:
+    """The title, linked when the article has a web address, and the date."""
+    runs = [Run(_squash(item.title).strip(), href=_web_address(item.url))]
+    if item.published:
+        runs.append(Run(f", {item.published}"))
+    return runs
+
+
+def _answer_runs(a: Answer) -> list[Run]:
+    """The answer in bold inside its sentence, then its source."""
+    start, end = a.start - a.context_start, a.end - a.context_start
+    if not (0 <= start <= end <= len(a.context) and a.context[start:end] == a.text):
+        start = a.context.find(a.text)
+        end = start + len(a.text)
+    if start < 0:  # the answer is not in its context: show both
+        runs = [Run(_squash(a.text).strip(), "b"), Run("\n" + _squash(a.context).strip())]
+    else:
+        runs = [
+            Run(_squash(a.context[:start]).lstrip()),
+            Run(_squash(a.text), "b"),
+            Run(_squash(a.context[end:]).rstrip()),
+        ]
+    return [*runs, Run("\n— "), *_source_runs(a)]
+
+
+def result_as_html(result: Result, *, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """The best answer as Telegram HTML messages (one, unless very long); or that there is none."""
+    if result.no_answer:
+        runs = [Run(NO_ANSWER)]
+        if result.passages:
+            runs.append(Run("\nThe closest passages are under Sources."))
+        return split_html(runs, limit)
+    runs = _answer_runs(result.answers[0])
+    if result.reader == "sentence":
+        runs += [Run("\n\n"), Run(SENTENCE_NOTE, "i")]
+    return split_html(runs, limit)
+
+
+def more_answers_as_html(result: Result, *, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """The answers after the best one, numbered from 2, as Telegram HTML messages."""
+    runs: list[Run] = []
+    for rank, a in enumerate(result.answers[1:], 2):
+        runs += [Run("\n\n" if runs else ""), Run(f"{rank}. ", "b"), *_answer_runs(a)]
+    return split_html(runs or [Run("There are no other answers.")], limit)
+
+
+def sources_as_html(result: Result, *, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """The passages the answers were read from, each with its source, as Telegram HTML messages."""
+    runs: list[Run] = []
+    for rank, p in enumerate(result.passages, 1):
+        runs += [Run("\n\n" if runs else ""), Run(f"{rank}. ", "b"), *_source_runs(p)]
+        runs.append(Run("\n" + _squash(p.text).strip()))
+    return split_html(runs or [Run("No passage matched the question.")], limit)
+
+
+def text_as_html(text: str, *, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Plain text (a refusal, a list, statistics) escaped as Telegram HTML messages."""
+    return split_html([Run(text)], limit)
+
+
+# --- the collection, for the console and the bot's admin commands --------------------------------
+
+
+def article_line(a, *, url: bool = True) -> str:
+    """``id  date  title  (n chunks)  url`` for one ``index.store.ArticleInfo``."""
+    when = a.published or a.added_at[:10]
+    where = f"  {a.url}" if url and a.url else ""
+    return f"{a.id:>5}  {when}  {a.title}  ({a.chunks} chunks){where}"
+
+
+def stats_as_text(stats: dict) -> str:
+    """``Store.stats()`` in words: the collection, the questions asked and the latest unanswered."""
+    asked, answered = stats["questions"], stats["answered"]
+    share = f" ({answered / asked:.0%})" if asked else ""
+    lines = [
+        f"Articles: {stats['articles']}",
+        f"Chunks: {stats['chunks']}",
+        f"Questions asked: {asked}",
+        f"Answered: {answered}{share}",
+        f"Feedback: {stats['votes_up']} 👍, {stats['votes_down']} 👎",
+    ]
+    if stats["latest_unanswered"]:
+        lines.append("Latest unanswered questions:")
+        lines += [f"  - {_snippet(q, 200)}" for q in stats["latest_unanswered"]]
+    return "\n".join(lines)
+
+
+# --- answer tests and benchmarks (``qabot eval``) ------------------------------------------------
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def case_as_text(result) -> str:
+    """One line for one answer-test case (``retrieval.answer_tests.CaseResult``): pass or fail,
+    time, where it is, the question, what was expected, what came back and its source."""
+    case = result.case
+    expected = []
+    if case.no_answer:
+        expected.append("no answer")
+    elif case.no_answer is False:
+        expected.append("an answer")
+    if case.expect:
+        expected.append(" or ".join(f'"{e}"' for e in case.expect))
+    if case.expect_regex:
+        expected.append(f"/{case.expect_regex}/")
+    if case.source is not None:
+        expected.append(f"from {case.source!r}")
+    got = "(no answer)"
+    if result.top:
+        got = f"“{_snippet(result.top.text, 100)}” [{_snippet(result.top.title, 50)}, article {result.top.article_id}]"
+    line = (
+        f"{'PASS' if result.passed else 'FAIL'}  {result.seconds:5.2f} s  {case.where}  {case.question}"
+        f"  | expected: {', '.join(expected)}  | got: {got}"
+    )
+    if result.failures:
+        line += "  | " + "; ".join(result.failures)
+    return line
+
+
+def _timing(p50: float | None, p95: float | None) -> str:
+    return "n/a" if p50 is None else f"p50 {p50:.3f} s, p95 {p95:.3f} s"
+
+
+def answer_tests_summary_as_text(summary: dict) -> str:
+    """The summary of an answer-test run (``AnswerTestReport.summary()``) in a few lines."""
+    scored = f" over {summary['scored_cases']} cases with expect" if summary["scored_cases"] else ""
+    cited = "n/a"
+    if summary["cited_cases"]:
+        cited = f"{_percent(summary['citation_accuracy'])} of {summary['cited_cases']} cases with source"
+    k = summary["k"]
+    checked = "top answer checked" if k == 1 else f"top {k} answers checked"
+    encoder = "on" if summary["encoder"] else "off"
+    reader = summary["reader"] + (f" ({summary['model']})" if summary.get("model") else "")
+    return "\n".join(
+        [
+            f"passed:      {summary['passed']} of {summary['cases']} ({_percent(summary['pass_rate'])})",
+            f"exact match: {_percent(summary['exact_match'])}, F1 {_percent(summary['f1'])}{scored}",
+            f"citations:   {cited}",
+            f"time:        {_timing(summary['time_p50_s'], summary['time_p95_s'])}",
+            f"reader:      {reader}, encoder {encoder}, {checked}",
+        ]
+    )
+
+
+def squad_report_as_text(report: dict) -> str:
+    """A SQuAD run (``retrieval.squad.evaluate_squad``) as a small table and a few lines."""
+    recall = report["recall"]
+    search = "hybrid (BM25 + encoder)" if report["encoder"] else "BM25"
+    reader = report["reader"] + (f" ({report['model']})" if report.get("model") else "")
+    lines = [
+        (
+            f"SQuAD {report['version'] or '(no version)'}: {report['paragraphs']} paragraphs as the "
+            f"collection; {report['questions']} questions ({report['answerable']} answerable, "
+            f"{report['unanswerable']} unanswerable)"
+        ),
+        f"reader: {reader}; search: {search}",
+        "retrieval recall (answerable)   " + "".join(f"{depth:>8}" for depth in recall["answer"]),
+    ]
+    labels = {"answer": "a chunk holds a gold answer", "paragraph": "a chunk is the gold paragraph"}
+    for name, label in labels.items():
+        values = ("n/a" if v is None else f"{v:.3f}" for v in recall[name].values())
+        lines.append(f"  {label:<30}" + "".join(f"{v:>8}" for v in values))
+    lines += [
+        (
+            f"answerable:   EM {_percent(report['exact_match'])}, F1 {_percent(report['f1'])}, "
+            f"answered {_percent(report['answered'])}, "
+            f"top sentence holds a gold answer {_percent(report['sentence_accuracy'])}"
+        ),
+        f"unanswerable: said the articles do not answer {_percent(report['no_answer_accuracy'])}",
+        f"time per question: {_timing(report['time_p50_s'], report['time_p95_s'])}",
+    ]
     return "\n".join(lines)

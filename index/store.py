@@ -4,6 +4,9 @@ One SQLite file managed with sqlite-utils, in WAL mode. Adding or removing an ar
 transaction covering the article row, its chunk rows and their full-text index entries (kept in step
 by triggers), so the collection is never half-updated, even if the process is killed mid-way.
 The schema is created and migrated on open; ``PRAGMA user_version`` records its version.
+The questions people ask and their 👍/👎 feedback are kept beside the articles (schema 2).
+Chunk embeddings, computed outside ``index/`` and stored as bytes, are deleted with their chunk
+(schema 3).
 """
 
 import hashlib
@@ -25,7 +28,7 @@ from index.chunking import chunk_text
 #: Articles longer than this many characters of text are refused.
 MAX_TEXT_CHARS = 2_000_000
 MAX_TITLE_CHARS = 300
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 #: The FTS5 tokenizer sees our analyser's terms joined by spaces and must split them back unchanged.
 FTS_TOKENIZE = "unicode61 remove_diacritics 0"
 
@@ -44,6 +47,10 @@ class DuplicateArticle(ArticleRefused):
     def __init__(self, existing_id: int, reason: str):
         super().__init__(f"already in the collection as article {existing_id} ({reason})")
         self.existing_id = existing_id
+
+
+class QuestionNotFound(LookupError):
+    """No asked question has the given id."""
 
 
 class SchemaTooNew(RuntimeError):
@@ -85,6 +92,20 @@ class StoredChunk:
     start: int
     end: int
     text: str
+
+
+@dataclass(frozen=True)
+class AskedQuestion:
+    """A question someone asked, with what it was answered (``answer_json``, as the caller saved it)."""
+
+    id: int
+    asked_at: str
+    chat_id: int | None
+    user_id: int | None
+    question: str
+    answered: bool
+    reader: str | None
+    answer_json: str | None
 
 
 def content_hash(text: str) -> str:
@@ -162,8 +183,45 @@ def _migrate_to_1(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migrate_to_2(db: sqlite_utils.Database) -> None:
+    db["questions"].create(
+        {
+            "id": int,
+            "asked_at": str,
+            "chat_id": int,
+            "user_id": int,
+            "question": str,
+            "answered": int,
+            "reader": str,
+            "answer_json": str,
+        },
+        pk="id",
+        not_null={"asked_at", "question", "answered"},
+    )
+    db["questions"].create_index(["answered", "id"])
+    db["feedback"].create(
+        {"question_id": int, "user_id": int, "vote": int, "at": str},
+        pk=("question_id", "user_id"),
+        foreign_keys=[("question_id", "questions", "id")],
+        not_null={"vote", "at"},
+    )
+
+
+def _migrate_to_3(db: sqlite_utils.Database) -> None:
+    # chunk embeddings, computed by retrieval/ at ingestion; deleted with their chunk
+    db.executescript(
+        """
+        CREATE TABLE chunk_embeddings (
+          chunk_id INTEGER PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE,
+          model TEXT NOT NULL,
+          vector BLOB NOT NULL
+        );
+        """
+    )
+
+
 #: MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS = [_migrate_to_1]
+MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3]
 
 
 class Store:
@@ -443,3 +501,135 @@ class Store:
                 wrong = sum(1 for t in stored.keys() | recount.keys() if stored.get(t) != recount.get(t))
                 problems.append(f"{wrong} terms have a wrong document frequency")
         return problems
+
+    def record_question(
+        self,
+        question: str,
+        *,
+        answered: bool,
+        chat_id: int | None = None,
+        user_id: int | None = None,
+        reader: str | None = None,
+        answer_json: str | None = None,
+    ) -> int:
+        """Keep a question that was asked and whether it was answered; its id (short, for buttons).
+
+        :param question: the question as asked.
+        :param answered: whether an answer was given.
+        :param chat_id: the chat it was asked in (None outside Telegram).
+        :param user_id: who asked it (None outside Telegram).
+        :param reader: the reader that answered (``"span"`` or ``"sentence"``).
+        :param answer_json: what was answered, as the caller serialised it, to show again later.
+        """
+        row = {
+            "asked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "chat_id": chat_id,
+            "user_id": user_id,
+            "question": question,
+            "answered": int(answered),
+            "reader": reader,
+            "answer_json": answer_json,
+        }
+        with self.lock, self.db.atomic():
+            return self.db["questions"].insert(row).last_pk
+
+    def question(self, question_id: int) -> AskedQuestion:
+        """The asked question with this id.
+
+        :raises QuestionNotFound: no such question.
+        """
+        with self.lock:
+            row = self.db.execute(
+                "SELECT id, asked_at, chat_id, user_id, question, answered, reader, answer_json"
+                " FROM questions WHERE id = ?",
+                [question_id],
+            ).fetchone()
+        if row is None:
+            raise QuestionNotFound(f"there is no question {question_id}")
+        return AskedQuestion(*row[:5], bool(row[5]), *row[6:])
+
+    def record_feedback(self, question_id: int, user_id: int, vote: int) -> None:
+        """Keep one person's 👍 (``+1``) or 👎 (``-1``) on a question; a new vote replaces theirs.
+
+        :raises QuestionNotFound: no such question.
+        :raises ValueError: the vote is neither +1 nor -1.
+        """
+        if vote not in (1, -1):
+            raise ValueError("a vote is +1 or -1")
+        at = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.lock:
+            try:
+                with self.db.atomic():
+                    self.db.execute(
+                        "INSERT INTO feedback (question_id, user_id, vote, at) VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT (question_id, user_id) DO UPDATE"
+                        " SET vote = excluded.vote, at = excluded.at",
+                        [question_id, user_id, vote, at],
+                    )
+            except sqlite3.IntegrityError:  # the foreign key: no such question
+                raise QuestionNotFound(f"there is no question {question_id}") from None
+
+    def stats(self, *, unanswered: int = 5) -> dict:
+        """Articles, chunks, questions asked and answered, votes, and the latest unanswered questions.
+
+        :param unanswered: how many of the latest unanswered questions to list, newest first.
+        """
+        with self.lock:
+            stats = self.counts()
+            asked, answered = self.db.execute(
+                "SELECT count(*), coalesce(sum(answered), 0) FROM questions"
+            ).fetchone()
+            up, down = self.db.execute(
+                "SELECT coalesce(sum(vote = 1), 0), coalesce(sum(vote = -1), 0) FROM feedback"
+            ).fetchone()
+            latest = self.db.execute(
+                "SELECT question FROM questions WHERE answered = 0 ORDER BY id DESC LIMIT ?",
+                [unanswered],
+            ).fetchall()
+        return stats | {
+            "questions": asked,
+            "answered": answered,
+            "votes_up": up,
+            "votes_down": down,
+            "latest_unanswered": [question for (question,) in latest],
+        }
+
+    def chunks_without_embedding(self, model: str, *, limit: int = 256) -> list[StoredChunk]:
+        """Chunks that have no stored embedding by ``model`` yet, oldest first (schema 3).
+
+        :param model: the embedding model's name.
+        :param limit: at most this many.
+        """
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT c.id, c.article_id, c.ordinal, c.char_start, c.char_end, c.text FROM chunks c"
+                " LEFT JOIN chunk_embeddings e ON e.chunk_id = c.id AND e.model = ?"
+                " WHERE e.chunk_id IS NULL ORDER BY c.id LIMIT ?",
+                [model, limit],
+            ).fetchall()
+        return [StoredChunk(*row) for row in rows]
+
+    def set_embeddings(self, model: str, vectors: dict[int, bytes]) -> None:
+        """Store chunk embeddings (replacing any older ones); chunks removed meanwhile are skipped.
+
+        :param model: the embedding model's name.
+        :param vectors: the embedding of each chunk id, as bytes (the caller's encoding).
+        """
+        with self.lock, self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO chunk_embeddings (chunk_id, model, vector)"
+                " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?)",
+                [(chunk_id, model, vector, chunk_id) for chunk_id, vector in vectors.items()],
+            )
+
+    def embeddings(self, model: str, chunk_ids: list[int]) -> dict[int, bytes]:
+        """The stored embeddings by ``model`` of these chunks (chunks without one are left out)."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        with self.lock:
+            rows = self.db.execute(
+                f"SELECT chunk_id, vector FROM chunk_embeddings WHERE model = ? AND chunk_id IN ({marks})",
+                [model, *chunk_ids],
+            ).fetchall()
+        return dict(rows)

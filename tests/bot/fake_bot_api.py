@@ -354,8 +354,10 @@ class FakeBotAPI:
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._methods: dict[str, tuple[str, Callable[[dict, dict], Any]]] = {}
-        # never reset: a bot's getUpdates offset must keep matching after reset()
+        # never reset: a bot's getUpdates offset must keep matching after reset(), and a long poll
+        # in flight must not be told another instance took over (409)
         self._update_ids = itertools.count(100_000_001)
+        self._poll_generation = 0
         self._register_builtin_methods()
         self._reset_state()
 
@@ -369,7 +371,6 @@ class FakeBotAPI:
             self._answered_callbacks: list[dict] = []
             self._faults: dict[str, list[_Fault]] = {}
             self._updates: list[dict] = []
-            self._poll_generation = 0
             self._messages: dict[tuple[int, int], dict] = {}
             self._message_counters: dict[int, int] = {}
             self._chats: dict[int, dict] = {}

@@ -19,10 +19,12 @@ BODY = (
 
 @pytest.fixture
 def runner(monkeypatch, tmp_path):
-    """A CliRunner with no qabot settings from the environment or a .env file."""
+    """A CliRunner with no qabot settings from the environment or a .env file, encoder off."""
     monkeypatch.chdir(tmp_path)  # no .env from the checkout
     for name in ("QABOT_DB", "QABOT_ALLOW_PRIVATE_URLS"):
         monkeypatch.delenv(name, raising=False)
+    # no chunk embeddings on add/import (seconds each; tests/bot/test_eval_cli.py covers them)
+    monkeypatch.setenv("QABOT_ENCODER", "off")
     return CliRunner()
 
 
@@ -271,7 +273,7 @@ def test_qabot_db_env_is_used_without_db_option(runner, tmp_path, kettle):
 
 def test_check_reports_a_sound_collection_and_fails_on_damage(tmp_path):
     db = tmp_path / "check.db"
-    runner = CliRunner()
+    runner = CliRunner(env={"QABOT_ENCODER": "off"})  # no chunk embeddings: seconds, not the point
     assert runner.invoke(cli, ["--db", str(db), "import", str(SAMPLE_ARTICLES)]).exit_code == 0
     sound = runner.invoke(cli, ["--db", str(db), "check"])
     assert sound.exit_code == 0 and "index consistent" in sound.output
@@ -279,3 +281,19 @@ def test_check_reports_a_sound_collection_and_fails_on_damage(tmp_path):
         store.db.execute("DELETE FROM chunks_fts_docsize")  # the index loses its document sizes
     damaged = runner.invoke(cli, ["--db", str(db), "check"])
     assert damaged.exit_code == 1 and "problem:" in damaged.stderr
+
+
+def test_add_and_import_store_chunk_embeddings_when_the_encoder_is_on(qabot, monkeypatch, tmp_path, db_path):
+    from tests.retrieval.test_embeddings import FakeEncoder
+
+    encoder = FakeEncoder()
+    monkeypatch.setattr("retrieval.loading.load_encoder", lambda use=True: encoder if use else None)
+    ok(qabot("import", str(SAMPLE_ARTICLES), env={"QABOT_ENCODER": "auto"}))
+    kettle = tmp_path / "kettle.txt"
+    kettle.write_text("Lumora kettles recalled\n" + BODY, encoding="utf-8")
+    ok(qabot("add", str(kettle), env={"QABOT_ENCODER": "auto"}))
+    ok(qabot("add", "-", input="Off\nStored without an embedding.", env={"QABOT_ENCODER": "off"}))
+    with Store(db_path) as store:
+        chunks = store.counts()["chunks"]
+        assert len(encoder.passages) == chunks - 1
+        assert [c.text for c in store.chunks_without_embedding("all-MiniLM-L6-v2")] == ["Stored without an embedding."]

@@ -1,0 +1,227 @@
+"""The Telegram bot's wiring: ``build_application()`` adds every handler; ``run()`` serves it.
+
+Reading ``build_application`` shows every command and what each handler accepts. ``qabot run`` and
+the end-to-end tests build the bot with the same function.
+"""
+
+import asyncio
+import gc
+import hashlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+from telegram import BotCommandScopeChat, LinkPreviewOptions, Message, MessageEntity, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot import delivery, handlers
+from bot.config import Settings
+from index.store import Store
+
+log = logging.getLogger(__name__)
+
+#: The update kinds the bot asks Telegram for.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+#: A document whose caption is the /add command (with or without @botname, and a title after it).
+ADD_CAPTION = r"(?i)^/add(@\w+)?(\s|$)"
+
+
+class WebhookUnavailable(RuntimeError):
+    """Webhook mode needs python-telegram-bot's webhooks extra (tornado), which is not installed."""
+
+
+class _HideToken(logging.Filter):
+    """Replace the bot token in log lines and tracebacks (PTB and httpx may print URLs with it)."""
+
+    def __init__(self, token: str):
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        hidden = "<TELEGRAM_BOT_TOKEN>"
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, hidden), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, hidden)
+        return True
+
+
+class _RepliesToBot(filters.MessageFilter):
+    """Messages that reply to one of the bot's own messages."""
+
+    def filter(self, message: Message) -> bool:
+        replied = message.reply_to_message
+        return bool(replied and replied.from_user and replied.from_user.id == message.get_bot().id)
+
+
+class _MentionsBot(filters.MessageFilter):
+    """Messages that mention the bot (``@botname``, or a text mention of its user)."""
+
+    def filter(self, message: Message) -> bool:
+        bot = message.get_bot()
+        name = f"@{bot.username}".lower()
+        for entity, text in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+            if entity.type == MessageEntity.MENTION and text.lower() == name:
+                return True
+            if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot.id:
+                return True
+        return False
+
+
+async def post_init(application: Application) -> None:
+    """Warm the reader on a thread, then publish the command menus (admin commands to admins only)."""
+    settings: Settings = application.bot_data["settings"]
+    await asyncio.to_thread(application.bot_data["reader"].warm_up)
+    bot = application.bot
+    await bot.set_my_commands(handlers.PUBLIC_COMMANDS)
+    for admin_id in sorted(settings.admin_ids):
+        try:
+            await bot.set_my_commands(
+                handlers.PUBLIC_COMMANDS + handlers.ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id)
+            )
+        except BadRequest as error:  # e.g. an admin who has never opened a chat with the bot
+            log.warning("could not set the admin commands of user %s: %s", admin_id, error)
+
+
+async def post_shutdown(application: Application) -> None:
+    """Stop the worker threads once the questions they are answering are done."""
+    await asyncio.to_thread(application.bot_data["executor"].shutdown, wait=True)
+
+
+def build_application(settings: Settings, store: Store, reader) -> Application:
+    """The bot with all its handlers, ready for polling or a webhook.
+
+    :param settings: token, Bot API base URLs, admin ids and worker count are read from it.
+    :param store: the collection (left open: the caller closes it after the bot stops).
+    :param reader: the reader ``answer()`` uses; warmed up in ``post_init``.
+    :raises ValueError: no ``TELEGRAM_BOT_TOKEN`` in the settings.
+    """
+    if not settings.telegram_token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token)
+        .context_types(ContextTypes(context=handlers.BotContext))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                allow_sending_without_reply=True,
+            )
+        )
+        .rate_limiter(delivery.ResendingRateLimiter())  # flood control, and resends (bot/delivery.py)
+        .read_timeout(delivery.READ_TIMEOUT)
+        .concurrent_updates(True)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if settings.telegram_base_url:
+        builder = builder.base_url(settings.telegram_base_url)
+    if settings.telegram_base_file_url:
+        builder = builder.base_file_url(settings.telegram_base_file_url)
+    application = builder.build()
+    application.bot_data.update(
+        settings=settings,
+        store=store,
+        reader=reader,
+        executor=ThreadPoolExecutor(settings.workers, thread_name_prefix="qabot-answer"),
+    )
+
+    new = filters.UpdateType.MESSAGE  # edited messages and channel posts are not questions
+    private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
+    question = filters.TEXT & ~filters.COMMAND & (private | (groups & (_RepliesToBot() | _MentionsBot())))
+
+    application.add_handler(CommandHandler("start", handlers.start, filters=new))
+    application.add_handler(CommandHandler("help", handlers.help_command, filters=new))
+    application.add_handler(CommandHandler("ask", handlers.ask, filters=new))
+    application.add_handler(MessageHandler(new & question, handlers.question))
+    # admin only: each handler checks the sender and refuses anyone else
+    application.add_handler(CommandHandler("add", handlers.add, filters=new))
+    application.add_handler(
+        MessageHandler(new & filters.Document.ALL & filters.CaptionRegex(ADD_CAPTION), handlers.add_document)
+    )
+    application.add_handler(CommandHandler("remove", handlers.remove, filters=new))
+    application.add_handler(CommandHandler("list", handlers.list_command, filters=new))
+    application.add_handler(CommandHandler("stats", handlers.stats, filters=new))
+    # buttons: callback data is a kind and a short id, looked up in the store
+    application.add_handler(CallbackQueryHandler(handlers.sources, pattern=r"^src:(\d+)$"))
+    application.add_handler(CallbackQueryHandler(handlers.more_answers, pattern=r"^more:(\d+)$"))
+    application.add_handler(CallbackQueryHandler(handlers.feedback, pattern=r"^vote:(\d+):(up|down)$"))
+    application.add_handler(CallbackQueryHandler(handlers.list_page, pattern=r"^list:(\d+)$"))
+    application.add_handler(CallbackQueryHandler(handlers.stale_button))
+
+    application.add_error_handler(handlers.error_handler)
+    return application
+
+
+def webhook_secret(token: str) -> str:
+    """The secret Telegram sends with each webhook call, derived from the token."""
+    return hashlib.sha256(f"qabot-webhook:{token}".encode()).hexdigest()
+
+
+def run(settings: Settings) -> None:
+    """Serve the bot until SIGINT or SIGTERM: long polling, or a webhook if QABOT_WEBHOOK_URL is set.
+
+    On a stop signal the updates already received are handled to the end (an article being added
+    is stored and confirmed), the worker threads finish, and then the collection is closed.
+
+    :raises ValueError: no token in the settings.
+    :raises WebhookUnavailable: a webhook URL is set but the webhooks extra is not installed.
+    :raises index.store.SchemaTooNew: the collection was written by a newer qabot.
+    """
+    from retrieval.loading import load_reader
+
+    if not settings.telegram_token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    if settings.webhook_url:
+        try:
+            import tornado  # noqa: F401
+        except ImportError:
+            raise WebhookUnavailable(
+                'QABOT_WEBHOOK_URL needs `pip install "python-telegram-bot[webhooks]"`; '
+                "unset it to use polling"
+            ) from None
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level.upper()
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request, each URL with the token
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_HideToken(settings.telegram_token))
+    store = Store(settings.db)
+    try:
+        reader = load_reader(
+            settings.qa_model, quantize=settings.quantize, use_encoder=settings.encoder == "auto"
+        )
+        application = build_application(settings, store, reader)
+        log.info("serving %s articles with the %s reader", store.counts()["articles"], reader.name)
+        # what is loaded now lives as long as the bot: keep it out of the garbage collector's full
+        # scans, which would otherwise pause the event loop for longer as the model grows the heap
+        gc.collect()
+        gc.freeze()
+        if settings.webhook_url:
+            application.run_webhook(
+                listen="0.0.0.0",
+                port=settings.webhook_port,
+                url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+                webhook_url=settings.webhook_url,
+                secret_token=webhook_secret(settings.telegram_token),
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    finally:
+        store.close()

@@ -1,0 +1,536 @@
+"""Telegram handlers: one async function per command or kind of update; ``bot/app.py`` wires them.
+
+Every question goes through ``retrieval.answer.answer()`` on a worker thread of the bot's executor
+(``QABOT_WORKERS`` threads), so the event loop keeps serving other chats while a question is read;
+every store call runs on a thread too. What was answered is kept in the store under a short id,
+which is all a button's callback data carries. Admin commands and buttons check the sender against
+``QABOT_ADMIN_IDS`` on every update.
+"""
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import re
+import textwrap
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.delivery import unreachable
+from bot.formatting import (
+    article_line,
+    more_answers_as_html,
+    result_as_html,
+    sources_as_html,
+    stats_as_text,
+    text_as_html,
+)
+from index.bm25 import EmptyIndex
+from index.ingest import (
+    HTML_SUFFIXES,
+    MAX_FILE_BYTES,
+    TEXT_SUFFIXES,
+    from_bytes,
+    from_text,
+    from_url,
+    store_draft,
+)
+from index.store import Article, ArticleNotFound, ArticleRefused, QuestionNotFound, Store
+from retrieval.answer import DEFAULT_ANSWERS, answer
+from retrieval.types import Answer, Passage, Result
+
+log = logging.getLogger(__name__)
+
+EXAMPLE_QUESTION = "Who drove the first tram on the Riverside line?"
+NOT_ADMIN = "Sorry, only the bot's admins can do that. You can still ask me anything about the articles."
+SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
+EMPTY_COLLECTION = "I have no articles yet, so I cannot answer. An admin can add some with /add."
+GONE = "Sorry, I no longer have that answer. Please ask again."
+ADD_USAGE = (
+    "To add an article, send one of:\n"
+    "/add https://example.org/article\n"
+    "/add followed by the pasted text (the first line is the title)\n"
+    "a .txt, .md or .html file with /add as its caption"
+)
+ASK_USAGE = f"Ask like this: /ask {EXAMPLE_QUESTION}"
+#: Questions longer than this are cut (a question is a sentence, not an article).
+MAX_QUESTION_CHARS = 1000
+#: Articles per page of /list.
+LIST_PAGE = 10
+#: Seconds between two typing actions (Telegram shows one for five seconds).
+TYPING_EVERY = 4.0
+
+PUBLIC_COMMANDS = [
+    BotCommand("start", "What this bot does"),
+    BotCommand("help", "How to ask"),
+    BotCommand("ask", "Ask a question (in groups)"),
+]
+ADMIN_COMMANDS = [
+    BotCommand("add", "Add an article: pasted text, a URL, or a file"),
+    BotCommand("remove", "Remove an article by its id"),
+    BotCommand("list", "List the articles"),
+    BotCommand("stats", "Articles, questions asked, share answered"),
+]
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
+    """The handlers' context, with the collection, the reader and the settings of the bot."""
+
+    @property
+    def store(self) -> Store:
+        """The article collection."""
+        return self.bot_data["store"]
+
+    @property
+    def reader(self):
+        """The reader ``answer()`` uses."""
+        return self.bot_data["reader"]
+
+    @property
+    def settings(self) -> Settings:
+        """The bot's settings."""
+        return self.bot_data["settings"]
+
+    @property
+    def executor(self) -> Executor:
+        """The worker threads questions are answered on (``QABOT_WORKERS`` of them)."""
+        return self.bot_data["executor"]
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def is_admin(update: Update, context: BotContext) -> bool:
+    """Whether the sender of the update is one of ``QABOT_ADMIN_IDS``.
+
+    A message that speaks for a chat (sent as a channel or by an anonymous group admin, or a channel
+    post forwarded into its discussion group) is no one's in particular, so it is never an admin's.
+    """
+    user, message = update.effective_user, update.message
+    if message is not None and (message.sender_chat is not None or message.is_automatic_forward):
+        return False
+    return user is not None and user.id in context.settings.admin_ids
+
+
+async def _admin_or_refuse(update: Update, context: BotContext) -> bool:
+    """True for an admin; anyone else gets a polite refusal (an alert, for a button)."""
+    if is_admin(update, context):
+        return True
+    user = update.effective_user
+    log.info("refused an admin update from user %s", user.id if user else None)
+    if update.callback_query:
+        await update.callback_query.answer(NOT_ADMIN, show_alert=True)
+    elif update.effective_message:
+        await update.effective_message.reply_text(NOT_ADMIN)
+    return False
+
+
+def _after_command(text: str) -> str:
+    """The text after a leading ``/command`` or ``/command@bot``, line breaks kept."""
+    return re.sub(r"^/\w+(@\w+)?[ \t]*\n?", "", text, count=1)
+
+
+async def _reply(message: Message, texts: list[str], markup: InlineKeyboardMarkup | None = None) -> None:
+    """Send HTML messages in reply; the buttons go under the last one."""
+    for i, text in enumerate(texts):
+        await message.reply_text(text, reply_markup=markup if i == len(texts) - 1 else None)
+
+
+async def _send_below(update: Update, context: BotContext, texts: list[str]) -> None:
+    """Send HTML messages in reply to the message whose button was pressed."""
+    query = update.callback_query
+    for text in texts:
+        await context.bot.send_message(
+            update.effective_chat.id,
+            text,
+            reply_parameters=ReplyParameters(query.message.message_id) if query.message else None,
+        )
+
+
+@contextlib.asynccontextmanager
+async def _typing(message: Message) -> AsyncIterator[None]:
+    """Show "typing…" in the chat while the block runs (sent at once, then every few seconds)."""
+
+    async def send() -> None:
+        try:
+            await message.reply_chat_action(ChatAction.TYPING)
+        except TelegramError as error:
+            log.debug("typing action failed: %s", error)
+
+    async def keep_typing() -> None:
+        while True:
+            await asyncio.sleep(TYPING_EVERY)
+            await send()
+
+    await send()
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _saved(result: Result) -> str:
+    """The result as JSON, to keep with the question for its buttons."""
+    return json.dumps(dataclasses.asdict(result), ensure_ascii=False)
+
+
+def _restored(saved: str) -> Result:
+    """A result saved by ``_saved``."""
+    data = json.loads(saved)
+    return Result(
+        question=data["question"],
+        reader=data["reader"],
+        no_answer=data["no_answer"],
+        answers=tuple(Answer(**a) for a in data["answers"]),
+        passages=tuple(Passage(**p) for p in data["passages"]),
+    )
+
+
+def _answer_and_keep(
+    store: Store, reader, question: str, chat_id: int, user_id: int | None
+) -> tuple[Result, int]:
+    """Answer on a worker thread and keep the question with what was answered; its id."""
+    try:
+        result = answer(question, store=store, reader=reader, top_k=DEFAULT_ANSWERS)
+    except EmptyIndex:
+        store.record_question(question, answered=False, chat_id=chat_id, user_id=user_id)
+        raise
+    question_id = store.record_question(
+        question,
+        answered=not result.no_answer,
+        chat_id=chat_id,
+        user_id=user_id,
+        reader=result.reader,
+        answer_json=_saved(result),
+    )
+    return result, question_id
+
+
+def _answer_buttons(result: Result, question_id: int) -> InlineKeyboardMarkup | None:
+    """Sources and More answers, then 👍 / 👎; callback data is a kind and the question's id."""
+    row = []
+    if result.passages:
+        row.append(InlineKeyboardButton("Sources", callback_data=f"src:{question_id}"))
+    if len(result.answers) > 1:
+        row.append(InlineKeyboardButton("More answers", callback_data=f"more:{question_id}"))
+    rows = [row] if row else []
+    if not result.no_answer:
+        rows.append(
+            [
+                InlineKeyboardButton("👍", callback_data=f"vote:{question_id}:up"),
+                InlineKeyboardButton("👎", callback_data=f"vote:{question_id}:down"),
+            ]
+        )
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def _answer_question(update: Update, context: BotContext, question: str) -> None:
+    """Answer a question in the chat it came from: typing while it is read, then the answer."""
+    message = update.effective_message
+    question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+    if not question:
+        await message.reply_text(ASK_USAGE)
+        return
+    user = update.effective_user
+    work = asyncio.get_running_loop().run_in_executor(
+        context.executor,
+        _answer_and_keep,
+        context.store,
+        context.reader,
+        question,
+        message.chat_id,
+        user.id if user else None,
+    )
+    async with _typing(message):
+        try:
+            result, question_id = await work
+        except EmptyIndex:
+            await message.reply_text(EMPTY_COLLECTION)
+            return
+    await _reply(message, result_as_html(result), _answer_buttons(result, question_id))
+
+
+async def _kept_result(update: Update, context: BotContext) -> Result | None:
+    """The result kept for the question id in the pressed button's data, or None if it is gone."""
+    question_id = int(context.matches[0].group(1))
+    try:
+        kept = await asyncio.to_thread(context.store.question, question_id)
+    except QuestionNotFound:
+        kept = None
+    if kept is None or kept.answer_json is None:
+        await _send_below(update, context, text_as_html(GONE))
+        return None
+    return _restored(kept.answer_json)
+
+
+def _list_page(store: Store, offset: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the article list and its Previous / Next buttons (on a worker thread).
+
+    Titles are shortened so that a page always fits in one message.
+    """
+    total = store.counts()["articles"]
+    offset = max(0, min(offset, (max(total, 1) - 1) // LIST_PAGE * LIST_PAGE))
+    articles = store.list_articles(limit=LIST_PAGE, offset=offset)
+    if not articles:
+        return text_as_html("The collection is empty. Add articles with /add.")[0], None
+    lines = [f"Articles {offset + 1}–{offset + len(articles)} of {total}:"]
+    short = [dataclasses.replace(a, title=textwrap.shorten(a.title, 70, placeholder=" …")) for a in articles]
+    lines += [article_line(a, url=False) for a in short]
+    buttons = []
+    if offset > 0:
+        buttons.append(InlineKeyboardButton("◀ Previous", callback_data=f"list:{offset - LIST_PAGE}"))
+    if offset + LIST_PAGE < total:
+        buttons.append(InlineKeyboardButton("Next ▶", callback_data=f"list:{offset + LIST_PAGE}"))
+    return text_as_html("\n".join(lines))[0], InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+def _add_from(store: Store, source: str, *, allow_private: bool, added_by: str) -> Article:
+    """Store pasted text, or the page at a URL when the text is one http(s) address."""
+    address = source.strip()
+    if re.fullmatch(r"https?://\S+", address, flags=re.IGNORECASE) and urlsplit(address).hostname:
+        draft = from_url(address, allow_private=allow_private)
+    else:
+        draft = from_text(source)
+    return store_draft(store, draft, added_by=added_by)
+
+
+def _added(article: Article) -> list[str]:
+    return text_as_html(f"Added article {article.id}: {article.title} ({article.chunks} chunks).")
+
+
+def _not_added(error: ArticleRefused) -> list[str]:
+    return text_as_html(f"Not added: {error}.")
+
+
+# --- commands and messages -----------------------------------------------------------------------
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Says what the bot does, how to ask in private and in groups, with an example question."""
+    text = (
+        "I answer questions from a collection of news articles, with the exact answer, "
+        "the sentence it comes from and a link to the article.\n\n"
+        "Here, just send me a question. In a group, use /ask, reply to one of my messages, "
+        "or mention me.\n\n"
+        f"For example: {EXAMPLE_QUESTION}\n\n"
+        "Under each answer: Sources shows the passages I read, More answers the next best, "
+        "and 👍 / 👎 tell me how I did. /help shows this again."
+    )
+    await _reply(update.effective_message, text_as_html(text))
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """Explains how to ask; admins also see the commands that change the collection."""
+    lines = [
+        "Send me a question in a private chat. In a group: /ask your question, a reply to one of "
+        "my messages, or a message mentioning me.",
+        f"Example: /ask {EXAMPLE_QUESTION}",
+    ]
+    if is_admin(update, context):
+        lines.append("\nAdmin commands:")
+        lines += [f"/{c.command} — {c.description}" for c in ADMIN_COMMANDS]
+        lines.append("\n" + ADD_USAGE)
+    await _reply(update.effective_message, text_as_html("\n".join(lines)))
+
+
+async def ask(update: Update, context: BotContext) -> None:
+    """Answers the question after /ask (or the message /ask replies to), in any chat."""
+    message = update.effective_message
+    question = _after_command(message.text or "")
+    if not question.strip() and message.reply_to_message:
+        question = message.reply_to_message.text or message.reply_to_message.caption or ""
+    await _answer_question(update, context, question)
+
+
+async def question(update: Update, context: BotContext) -> None:
+    """Answers a text message (any in private; in groups, a reply to the bot or a mention of it)."""
+    text = update.effective_message.text or ""
+    username = context.bot.username
+    if username:
+        text = re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE)
+    await _answer_question(update, context, text)
+
+
+async def add(update: Update, context: BotContext) -> None:
+    """Admins: adds the pasted text, or the page at the URL, after /add and says what was added."""
+    if not await _admin_or_refuse(update, context):
+        return
+    message = update.effective_message
+    source = _after_command(message.text or "")
+    if not source.strip():
+        await _reply(message, text_as_html(ADD_USAGE))
+        return
+    async with _typing(message):
+        try:
+            article = await asyncio.to_thread(
+                _add_from,
+                context.store,
+                source,
+                allow_private=context.settings.allow_private_urls,
+                added_by=f"telegram:{update.effective_user.id}",
+            )
+        except ArticleRefused as error:
+            await _reply(message, _not_added(error))
+            return
+    log.info("article %s added by %s", article.id, update.effective_user.id)
+    await _reply(message, _added(article))
+
+
+async def add_document(update: Update, context: BotContext) -> None:
+    """Admins: adds an uploaded .txt, .md or .html file sent with /add as caption (rest = title)."""
+    message = update.effective_message
+    target = re.match(r"^/add(?:@(\w+))?", message.caption or "", flags=re.IGNORECASE)
+    addressed_to = target.group(1) if target else None
+    if target is None or (addressed_to and addressed_to.lower() != (context.bot.username or "").lower()):
+        return  # "/add@otherbot": not for us
+    if not await _admin_or_refuse(update, context):
+        return
+    document = message.document
+    suffix = Path(document.file_name or "").suffix.lower()
+    if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES:
+        kinds = ", ".join(sorted(TEXT_SUFFIXES | HTML_SUFFIXES))
+        await _reply(message, text_as_html(f"Not added: I can read {kinds} files, not {suffix or 'this file'}."))
+        return
+    if document.file_size and document.file_size > MAX_FILE_BYTES:
+        await _reply(message, text_as_html(f"Not added: the file is larger than {MAX_FILE_BYTES:,} bytes."))
+        return
+    title = " ".join(_after_command(message.caption or "").split()) or None
+    async with _typing(message):
+        data = bytes(await (await document.get_file()).download_as_bytearray())
+
+        def store_file() -> Article:
+            return store_draft(
+                context.store,
+                from_bytes(data, suffix),
+                title=title,
+                added_by=f"telegram:{update.effective_user.id}",
+            )
+
+        try:
+            article = await asyncio.to_thread(store_file)
+        except ArticleRefused as error:
+            await _reply(message, _not_added(error))
+            return
+    log.info("article %s added from a file by %s", article.id, update.effective_user.id)
+    await _reply(message, _added(article))
+
+
+async def remove(update: Update, context: BotContext) -> None:
+    """Admins: removes the article with the given id and names it."""
+    if not await _admin_or_refuse(update, context):
+        return
+    message = update.effective_message
+    if len(context.args) != 1 or not context.args[0].isdigit():
+        await _reply(message, text_as_html("Usage: /remove ID (the ids are in /list)."))
+        return
+    try:
+        info = await asyncio.to_thread(context.store.remove_article, int(context.args[0]))
+    except ArticleNotFound:
+        await _reply(message, text_as_html(f"There is no article {context.args[0]}."))
+        return
+    log.info("article %s removed by %s", info.id, update.effective_user.id)
+    await _reply(message, text_as_html(f"Removed article {info.id}: {info.title}."))
+
+
+async def list_command(update: Update, context: BotContext) -> None:
+    """Admins: shows the first page of articles, with Previous / Next buttons."""
+    if not await _admin_or_refuse(update, context):
+        return
+    text, buttons = await asyncio.to_thread(_list_page, context.store, 0)
+    await update.effective_message.reply_text(text, reply_markup=buttons)
+
+
+async def stats(update: Update, context: BotContext) -> None:
+    """Admins: shows articles, chunks, questions asked, the share answered, the latest unanswered."""
+    if not await _admin_or_refuse(update, context):
+        return
+    numbers = await asyncio.to_thread(context.store.stats)
+    await _reply(update.effective_message, text_as_html(stats_as_text(numbers)))
+
+
+# --- buttons -------------------------------------------------------------------------------------
+
+
+async def sources(update: Update, context: BotContext) -> None:
+    """Sends the passages the answer was read from, each with its source."""
+    await update.callback_query.answer()
+    result = await _kept_result(update, context)
+    if result is not None:
+        await _send_below(update, context, sources_as_html(result))
+
+
+async def more_answers(update: Update, context: BotContext) -> None:
+    """Sends the answers after the best one."""
+    await update.callback_query.answer()
+    result = await _kept_result(update, context)
+    if result is not None:
+        await _send_below(update, context, more_answers_as_html(result))
+
+
+async def feedback(update: Update, context: BotContext) -> None:
+    """Thanks the user for their 👍 or 👎, which is kept with the question (one vote per person)."""
+    query = update.callback_query
+    await query.answer("Thanks for the feedback!")
+    question_id, vote = int(context.matches[0].group(1)), 1 if context.matches[0].group(2) == "up" else -1
+    try:
+        await asyncio.to_thread(context.store.record_feedback, question_id, query.from_user.id, vote)
+    except QuestionNotFound:
+        log.info("feedback on question %s, which is not stored", question_id)
+
+
+async def list_page(update: Update, context: BotContext) -> None:
+    """Admins: turns the article list to the page of the pressed button."""
+    if not await _admin_or_refuse(update, context):
+        return
+    query = update.callback_query
+    await query.answer()
+    text, buttons = await asyncio.to_thread(_list_page, context.store, int(context.matches[0].group(1)))
+    try:
+        await query.edit_message_text(text, reply_markup=buttons)
+    except BadRequest as error:  # pressed twice: the page is already shown
+        if "not modified" not in str(error).lower():
+            raise
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """Tells the user a button from an older version of the bot no longer works."""
+    await update.callback_query.answer("This button no longer works. Please ask again.")
+
+
+# --- errors ---------------------------------------------------------------
+
+
+async def error_handler(update: object, context: BotContext) -> None:
+    """Logs the traceback; tells the user something went wrong, without any details.
+
+    When Telegram itself could not be reached, or did not answer, the user is not told: the message
+    would not get through either, or the reply that timed out may well have arrived.
+    """
+    if unreachable(context.error):
+        log.warning("could not reach Telegram while handling an update: %s", context.error)
+        return
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat:
+        try:
+            await context.bot.send_message(update.effective_chat.id, SOMETHING_WENT_WRONG)
+        except TelegramError as error:
+            log.warning("could not tell chat %s about the error: %s", update.effective_chat.id, error)

@@ -1,0 +1,128 @@
+"""``qabot ask --json`` and ``qabot download-model``, run as a user types them, on the sample collection."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.formatting import ANSWER_KEYS, NO_ANSWER
+from tests.conftest import SAMPLE_ARTICLES, SHARED
+
+MINILM_SQUAD = SHARED / "models" / "minilm-squad1"
+needs_minilm = pytest.mark.skipif(
+    not (MINILM_SQUAD / "model.safetensors").exists(), reason="../shared/models/minilm-squad1 is absent"
+)
+PUTIN = "When did Putin last visit Pyongyang?"
+
+
+@pytest.fixture
+def qabot(monkeypatch, tmp_path, db_path):
+    """Run ``qabot --db <tmp file> ARGS...`` offline, with QABOT_* settings given per call only."""
+    monkeypatch.chdir(tmp_path)  # no .env from the checkout
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("QABOT_ENCODER", "off")
+    for name in ("QABOT_DB", "QABOT_QA_MODEL", "QABOT_QUANTIZE"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+
+    def run(*args: str, **env: str):
+        return runner.invoke(cli, ["--db", str(db_path), *args], env=env)
+
+    return run
+
+
+@pytest.fixture
+def sample(qabot):
+    result = qabot("import", str(SAMPLE_ARTICLES))
+    assert result.exit_code == 0, result.output
+    return qabot
+
+
+def asked(result) -> dict:
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    body = json.loads(result.stdout)
+    assert set(body) == {"question", "reader", "no_answer", "answers"}
+    assert isinstance(body["no_answer"], bool) and body["no_answer"] == (body["answers"] == [])
+    for a in body["answers"]:
+        assert tuple(a) == ANSWER_KEYS
+        assert isinstance(a["score"], float) and isinstance(a["article_id"], int)
+        assert a["start"] < a["end"] and a["text"] in a["context"]
+    return body
+
+
+def test_ask_json_with_the_sentence_reader(sample):
+    body = asked(sample("ask", PUTIN, "--json", QABOT_QA_MODEL="sentence"))
+    assert body["question"] == PUTIN and body["reader"] == "sentence"
+    assert "July 2000" in body["answers"][0]["text"]
+
+
+def test_ask_falls_back_to_the_sentence_reader_when_the_model_is_missing(sample):
+    result = sample("ask", PUTIN, "--json", QABOT_QA_MODEL="some-org/not-a-model")
+    body = asked(result)
+    assert body["reader"] == "sentence" and body["answers"]
+
+
+@needs_minilm
+def test_ask_json_with_the_span_reader(sample):
+    body = asked(sample("ask", PUTIN, "--json", "--k", "2", QABOT_QA_MODEL=str(MINILM_SQUAD)))
+    assert body["reader"] == "span" and not body["no_answer"]
+    assert 1 <= len(body["answers"]) <= 2
+    best = body["answers"][0]
+    assert "July 2000" in best["text"] and "Putin" in best["title"]
+    shown = json.loads(sample("show", str(best["article_id"]), "--json").stdout)
+    assert shown["text"][best["start"] : best["end"]] == best["text"]
+
+
+@needs_minilm
+def test_ask_json_says_when_nothing_answers(sample):
+    question = "What is the boiling point of liquid nitrogen?"
+    body = asked(sample("ask", question, "--json", QABOT_QA_MODEL=str(MINILM_SQUAD)))
+    assert body == {"question": question, "reader": "span", "no_answer": True, "answers": []}
+
+
+@needs_minilm
+def test_ask_plain_text_shows_answer_sentence_and_source(sample):
+    result = sample("ask", PUTIN, QABOT_QA_MODEL=str(MINILM_SQUAD))
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    assert "July 2000" in first
+    assert "Before this trip, Putin had been to Pyongyang only once" in result.stdout
+    assert "[article 1]" in result.stdout
+
+
+@needs_minilm
+def test_ask_plain_text_no_answer_shows_the_closest_passages(sample):
+    result = sample("ask", "What is the boiling point of liquid nitrogen?", QABOT_QA_MODEL=str(MINILM_SQUAD))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(NO_ANSWER)
+
+
+def test_ask_on_an_empty_collection_is_refused(qabot):
+    result = qabot("ask", PUTIN, "--json", QABOT_QA_MODEL="sentence")
+    assert result.exit_code == 1 and result.stdout == ""
+
+
+# --- download-model -----------------------------------------------------------------------------
+
+
+def test_download_model_offline_fails_fast_with_one_line(qabot):
+    result = qabot("download-model")
+    assert result.exit_code == 1 and result.stdout == ""
+    message = result.stderr.strip()
+    assert message == "Error: cannot download deepset/tinyroberta-squad2: HF_HUB_OFFLINE is set"
+
+
+def test_download_model_takes_the_model_argument(qabot):
+    result = qabot("download-model", "some-org/not-a-model")
+    assert result.exit_code == 1 and "cannot download some-org/not-a-model" in result.stderr
+
+
+def test_download_model_of_a_local_folder_has_nothing_to_do(qabot, tmp_path):
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    result = qabot("download-model", QABOT_QA_MODEL=str(folder))
+    assert result.exit_code == 0 and "nothing to download" in result.stdout
+    missing = qabot("download-model", str(tmp_path / "nowhere"))
+    assert missing.exit_code == 1 and "no model folder" in missing.stderr

@@ -1,0 +1,114 @@
+"""bot/formatting.py: Telegram HTML (escaped, bold answer in its sentence, split under the limit)."""
+
+import re
+
+from bot.formatting import (
+    MAX_MESSAGE_CHARS,
+    NO_ANSWER,
+    Run,
+    more_answers_as_html,
+    result_as_html,
+    sources_as_html,
+    split_html,
+    stats_as_text,
+    text_as_html,
+)
+from retrieval.types import Answer, Passage, Result
+from tests.bot.conftest import Rendered
+
+CONTEXT = "The first tram left at 5:42 a.m., driven by Priya <Nandakumar> & *crew*."
+
+
+def span_answer(**changes) -> Answer:
+    text = "Priya <Nandakumar>"
+    start = 100 + CONTEXT.index(text)
+    fields = dict(
+        text=text, score=9.0, article_id=2, title="Tram <opens> & more", url="https://x.example/?a=1&b=2",
+        published="2024-09-14", start=start, end=start + len(text), context=CONTEXT, context_start=100,
+    )
+    return Answer(**(fields | changes))
+
+
+def passage(text: str, n: int = 1) -> Passage:
+    return Passage(n, n, f"Article {n}", None, None, 0, len(text), text, 1.0)
+
+
+def result(*answers: Answer, passages=(), reader="span") -> Result:
+    return Result("q?", reader, not answers, tuple(answers), tuple(passages))
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_answer_is_bold_inside_its_sentence_with_linked_source():
+    (message,) = result_as_html(result(span_answer()))
+    shown = Rendered(message)
+    assert shown.bold == ["Priya <Nandakumar>"]
+    assert shown.text == f"{CONTEXT}\n— Tram <opens> & more, 2024-09-14"
+    assert shown.links == [("https://x.example/?a=1&b=2", "Tram <opens> & more")]
+    assert "<Nandakumar>" not in message and "&lt;Nandakumar&gt;" in message
+
+
+def test_answer_found_in_its_context_when_offsets_disagree_and_shown_apart_when_absent():
+    moved = span_answer(context_start=0)
+    assert Rendered(result_as_html(result(moved))[0]).bold == ["Priya <Nandakumar>"]
+    absent = span_answer(context="Another sentence.", context_start=0)
+    shown = Rendered(result_as_html(result(absent))[0])
+    assert shown.bold == ["Priya <Nandakumar>"] and "Another sentence." in shown.text
+
+
+def test_only_web_addresses_are_linked():
+    for url in ("javascript:alert(1)", "http://[::1", "ftp://x.example/a", None, "https://x/" + "a" * 2000):
+        (message,) = result_as_html(result(span_answer(url=url)))
+        assert Rendered(message).links == []
+
+
+def test_no_answer_sentence_note_more_answers_and_sources():
+    assert Rendered(result_as_html(result(passages=[passage("x")]))[0]).text.startswith(NO_ANSWER)
+    shown = Rendered(result_as_html(result(span_answer(), reader="sentence"))[0])
+    assert shown.text.endswith("(answered by the sentence reader: no QA model is loaded)")
+    (more,) = more_answers_as_html(result(span_answer(), span_answer(text="5:42 a.m.", start=122, end=131)))
+    assert Rendered(more).text.startswith("2. The first tram left at 5:42 a.m.")
+    assert Rendered(more_answers_as_html(result(span_answer()))[0]).text == "There are no other answers."
+    (sources,) = sources_as_html(result(passages=[passage("One <b>.", 1), passage("Two &.", 2)]))
+    assert Rendered(sources).text == "1. Article 1\nOne <b>.\n\n2. Article 2\nTwo &."
+
+
+def test_long_text_is_split_at_paragraphs_then_sentences_then_words():
+    sentence = "The zephyr gauge recorded a breeze of ten kilometres an hour & more. "
+    paragraphs = [sentence * 20, sentence * 30, sentence * 80]
+    messages = text_as_html("\n\n".join(p.strip() for p in paragraphs))
+    assert all(utf16(m) <= MAX_MESSAGE_CHARS for m in messages)
+    texts = [Rendered(m).text for m in messages]
+    assert texts[0] == paragraphs[0].strip() + "\n\n" + paragraphs[1].strip()  # whole paragraphs first
+    assert all(t.endswith("& more.") for t in texts)  # then whole sentences
+    assert " ".join(texts).split() == "\n\n".join(paragraphs).split()
+
+
+def test_bold_and_links_are_closed_in_every_part_and_nothing_is_lost():
+    runs = [Run("Before. "), Run("word " * 2000, "b"), Run("link", href="https://x.example/?q=<>"), Run(" After.")]
+    messages = split_html(runs, limit=1000)
+    assert len(messages) > 10 and all(utf16(m) <= 1000 for m in messages)
+    shown = [Rendered(m) for m in messages]  # each parses alone: tags are balanced
+    assert all(s.bold for s in shown[1:-1])
+    assert " ".join(s.text for s in shown).split() == "".join(r.text for r in runs).split()
+
+
+def test_a_word_longer_than_a_message_and_astral_characters_are_cut_within_the_limit():
+    messages = split_html([Run("😀" * 3000 + "&" * 3000, "b")])
+    assert len(messages) >= 3 and all(utf16(m) <= MAX_MESSAGE_CHARS for m in messages)
+    assert "".join(Rendered(m).text for m in messages) == "😀" * 3000 + "&" * 3000
+    assert not any(re.search(r"&(?!amp;)", m.replace("&amp;", "")) for m in messages)
+
+
+def test_stats_in_words():
+    stats = {
+        "articles": 8, "chunks": 24, "questions": 4, "answered": 3, "votes_up": 2, "votes_down": 1,
+        "latest_unanswered": ["Who won Wimbledon?"],
+    }
+    text = stats_as_text(stats)
+    assert "Answered: 3 (75%)" in text and "Feedback: 2 👍, 1 👎" in text
+    assert text.endswith("Latest unanswered questions:\n  - Who won Wimbledon?")
+    empty = stats_as_text(stats | {"questions": 0, "answered": 0, "latest_unanswered": []})
+    assert "Answered: 0\n" in empty
