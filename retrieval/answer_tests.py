@@ -1,0 +1,532 @@
+"""Answer tests: the questions a collection must answer (and those it must not), run through ``answer()``.
+
+A test file is YAML, or JSONL with one case per line. Each case has a ``question`` and at least one
+check:
+
+* ``expect``: text the answer must contain, ignoring case and spacing; or a list of alternatives;
+* ``expect_regex``: a regular expression the answer must match (searched, ignoring case);
+* ``source``: the article the answer must cite: a title substring (ignoring case) or an article id;
+* ``no_answer: true``: the bot must say the articles do not answer it (``false``: it must answer).
+
+A case passes when one of the first ``k`` answers (the top one by default) meets all its checks.
+In YAML the cases are a list, at the top or under ``cases:``; beside them, ``articles:`` lists what
+the file's own temporary collection holds (paths relative to the file, folders, JSONL files, http(s)
+URLs, texts of several lines, or mappings with ``text`` and optional ``title``, ``url``,
+``published``), so that the file is self-contained. In JSONL a line ``{"articles": [...]}`` does the
+same. A file that cannot be used as written raises ``MalformedTests`` naming the line at fault.
+
+Besides pass or fail, each case with ``expect`` is scored by exact match and F1 of the top answer
+against it (SQuAD's normalisation), each case with ``source`` by whether the top answer cites it.
+"""
+
+import json
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from index.ingest import Draft, from_text, import_path, read_source, store_draft
+from index.store import ArticleRefused, DuplicateArticle, Store
+from retrieval.answer import answer
+from retrieval.embeddings import embed_missing
+from retrieval.loading import reader_model
+from retrieval.metrics import exact_match, f1, percentile
+from retrieval.types import Answer
+
+#: The keys a case may have.
+CASE_KEYS = ("question", "expect", "expect_regex", "source", "no_answer")
+#: The keys an inline article may have.
+ARTICLE_KEYS = ("text", "title", "url", "published", "site")
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+
+
+class MalformedTests(ValueError):
+    """The answer-test file cannot be used as written; the message names the line or case at fault."""
+
+
+@dataclass(frozen=True)
+class AnswerCase:
+    """One question and what its answer must satisfy.
+
+    :param where: where the case is written, e.g. ``answers.yaml:12 (case 3)``.
+    :param expect: the answer must contain one of these (empty: not checked).
+    :param expect_regex: the answer must match this pattern (None: not checked).
+    :param source: the answer must cite this article: a title substring, or an id (int).
+    :param no_answer: True: the bot must not answer; False: it must; None: not checked.
+    """
+
+    question: str
+    where: str
+    expect: tuple[str, ...] = ()
+    expect_regex: str | None = None
+    source: str | int | None = None
+    no_answer: bool | None = None
+
+    def expected(self) -> dict:
+        """The checks of the case, as written (only those given)."""
+        found = {
+            "expect": list(self.expect) or None,
+            "expect_regex": self.expect_regex,
+            "source": self.source,
+            "no_answer": self.no_answer,
+        }
+        return {key: value for key, value in found.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class ArticleEntry:
+    """One item of a file's ``articles:``: a path, a URL, a text or a ``Draft``-like mapping."""
+
+    value: str | dict
+    where: str
+
+
+@dataclass(frozen=True)
+class AnswerTests:
+    """An answer-test file: its cases and, if it names any, the articles of its own collection."""
+
+    path: Path
+    cases: tuple[AnswerCase, ...]
+    articles: tuple[ArticleEntry, ...] = ()
+
+
+def load_answer_tests(path: str | Path) -> AnswerTests:
+    """Read and check an answer-test file (YAML, or JSONL for ``.jsonl`` / ``.ndjson``).
+
+    :param path: the file.
+    :raises MalformedTests: the file is not valid YAML/JSONL, or a case or article is wrong; the
+        message names the line (and case) at fault.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise MalformedTests(f"{path}: cannot read it ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise MalformedTests(f"{path}: not UTF-8 text") from None
+    if path.suffix.lower() in JSONL_SUFFIXES:
+        cases, articles = _jsonl(text, path.name)
+    else:
+        cases, articles = _yaml(text, path.name)
+    if not cases:
+        raise MalformedTests(f"{path.name}: no cases (each needs a question and something to check)")
+    for entry in articles:
+        _check_article(entry, path.parent)
+    return AnswerTests(path, tuple(cases), tuple(articles))
+
+
+def _yaml(text: str, name: str) -> tuple[list[AnswerCase], list[ArticleEntry]]:
+    loader = yaml.SafeLoader(text)
+    try:
+        return _yaml_document(loader, name)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise MalformedTests(f"{name}{line}: not valid YAML ({problem})") from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_document(loader: yaml.SafeLoader, name: str) -> tuple[list[AnswerCase], list[ArticleEntry]]:
+    """The cases and articles of the document, read node by node to know each one's line."""
+    root = loader.get_single_node()
+    if root is None:
+        return [], []
+    top = _construct(loader, root)  # any error in the document, before reading its parts
+    case_nodes, article_nodes = root, None
+    if isinstance(top, dict):
+        keys = _keys(loader, root, f"{name}:{root.start_mark.line + 1}")
+        for key, (key_node, _) in keys.items():
+            if key not in ("cases", "articles"):
+                raise MalformedTests(
+                    f"{name}:{key_node.start_mark.line + 1}: unknown key {key!r}"
+                    " (a test file has cases: and optionally articles:)"
+                )
+        if "cases" not in keys:
+            raise MalformedTests(f"{name}: no cases: list")
+        case_nodes, article_nodes = keys["cases"][1], keys.get("articles", (None, None))[1]
+    if not isinstance(case_nodes, yaml.SequenceNode):
+        raise MalformedTests(
+            f"{name}:{case_nodes.start_mark.line + 1}: the cases must be a list of mappings"
+        )
+    cases = []
+    for number, node in enumerate(case_nodes.value, 1):
+        where = f"{name}:{node.start_mark.line + 1} (case {number})"
+        if not isinstance(node, yaml.MappingNode):
+            raise MalformedTests(f"{where}: a case is a mapping with a question (question: ...)")
+        _keys(loader, node, where)  # duplicate keys
+        cases.append(_case(_construct(loader, node), where))
+    articles = []
+    if article_nodes is not None:
+        if isinstance(article_nodes, yaml.ScalarNode):
+            article_nodes = yaml.SequenceNode("tag:yaml.org,2002:seq", [article_nodes])
+        if not isinstance(article_nodes, yaml.SequenceNode):
+            raise MalformedTests(f"{name}:{article_nodes.start_mark.line + 1}: articles: must be a list")
+        for number, node in enumerate(article_nodes.value, 1):
+            where = f"{name}:{node.start_mark.line + 1} (article {number})"
+            articles.append(ArticleEntry(_construct(loader, node), where))
+    return cases, articles
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node):
+    value = loader.construct_object(node, deep=True)
+    loader.constructed_objects.clear()
+    return value
+
+
+def _keys(loader: yaml.SafeLoader, node: yaml.MappingNode, where: str) -> dict:
+    """The mapping's (key node, value node) by key; a key given twice is an error (YAML keeps the last)."""
+    found = {}
+    for key_node, value_node in node.value:
+        key = _construct(loader, key_node)
+        if key in found:
+            raise MalformedTests(f"{where}: the key {key!r} is given twice")
+        found[key] = (key_node, value_node)
+    return found
+
+
+def _jsonl(text: str, name: str) -> tuple[list[AnswerCase], list[ArticleEntry]]:
+    cases, articles, seen_articles = [], [], False
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{name}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise MalformedTests(f"{where}: not valid JSON ({error.msg})") from None
+        if isinstance(record, dict) and "articles" in record and "question" not in record:
+            if set(record) != {"articles"} or seen_articles:
+                raise MalformedTests(f'{where}: give the articles once, alone: {{"articles": [...]}}')
+            seen_articles = True
+            listed = record["articles"] if isinstance(record["articles"], list) else [record["articles"]]
+            articles = [
+                ArticleEntry(value, f"{where} (article {i})") for i, value in enumerate(listed, 1)
+            ]
+            continue
+        cases.append(_case(record, f"{where} (case {len(cases) + 1})"))
+    return cases, articles
+
+
+def _case(record, where: str) -> AnswerCase:
+    if not isinstance(record, dict):
+        raise MalformedTests(f"{where}: a case is a mapping with a question")
+    unknown = [key for key in record if key not in CASE_KEYS]
+    if unknown:
+        raise MalformedTests(f"{where}: unknown key {unknown[0]!r} (a case has {', '.join(CASE_KEYS)})")
+    question = record.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise MalformedTests(f"{where}: the question is missing or not text")
+    expect = _expect(record.get("expect"), where)
+    pattern = record.get("expect_regex")
+    if pattern is not None:
+        if not isinstance(pattern, str) or not pattern:
+            raise MalformedTests(f"{where}: expect_regex must be a regular expression (text)")
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise MalformedTests(f"{where}: expect_regex is not a valid regular expression ({error})") from None
+    source = record.get("source")
+    if source is not None and (
+        isinstance(source, bool) or not isinstance(source, (str, int)) or source == ""
+    ):
+        raise MalformedTests(f"{where}: source must be a title (text) or an article id (number)")
+    no_answer = record.get("no_answer")
+    if no_answer is not None and not isinstance(no_answer, bool):
+        raise MalformedTests(f"{where}: no_answer must be true or false")
+    if no_answer and (expect or pattern is not None or source is not None):
+        raise MalformedTests(f"{where}: no_answer: true cannot go with expect, expect_regex or source")
+    if not expect and pattern is None and source is None and no_answer is None:
+        raise MalformedTests(f"{where}: nothing to check: give expect, expect_regex, source or no_answer")
+    return AnswerCase(question.strip(), where, expect, pattern, source, no_answer)
+
+
+def _expect(value, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    alternatives = value if isinstance(value, list) else [value]
+    found = []
+    for item in alternatives:
+        # a YAML number (expect: 1981) is taken as written; true/false/null are mistakes
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)) or not str(item).strip():
+            raise MalformedTests(
+                f"{where}: expect must be text or a list of texts (quote values like yes, no, null)"
+            )
+        found.append(str(item))
+    if not found:
+        raise MalformedTests(f"{where}: expect is an empty list")
+    return tuple(found)
+
+
+def _check_article(entry: ArticleEntry, base: Path) -> None:
+    value = entry.value
+    if isinstance(value, dict):
+        unknown = [key for key in value if key not in ARTICLE_KEYS]
+        if unknown:
+            raise MalformedTests(
+                f"{entry.where}: unknown key {unknown[0]!r} (an article has {', '.join(ARTICLE_KEYS)})"
+            )
+        bad = [
+            key
+            for key in ARTICLE_KEYS
+            if key in value and not isinstance(value[key], str)
+            and not (key == "published" and isinstance(value[key], date))  # YAML reads dates
+        ]
+        if bad or not str(value.get("text") or "").strip():
+            raise MalformedTests(f"{entry.where}: an article mapping needs a text, and its fields are text")
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise MalformedTests(f"{entry.where}: an article is a path, a URL, a text or a mapping with text")
+    if "\n" in value.strip() or _is_url(value):
+        return
+    if not (base / value).exists():
+        raise MalformedTests(f"{entry.where}: {value}: no such file or folder (paths are relative to the test file)")
+
+
+def _is_url(value: str) -> bool:
+    return value.strip().lower().startswith(("http://", "https://"))
+
+
+@contextmanager
+def article_collection(
+    tests: AnswerTests, *, encoder=None, allow_private: bool = False
+) -> Iterator[Store]:
+    """A temporary collection (in memory) holding the test file's ``articles:``, for the ``with`` block.
+
+    :param tests: the loaded test file; its ``articles`` must not be empty.
+    :param encoder: the sentence encoder, to compute chunk embeddings for hybrid search; or None.
+    :param allow_private: accept URLs on private and loopback addresses.
+    :raises MalformedTests: an article cannot be read or stored (the message names its line).
+    """
+    base = tests.path.parent
+    with Store(":memory:") as store:
+        for entry in tests.articles:
+            try:
+                _add(store, entry, base, allow_private)
+            except ArticleRefused as error:
+                raise MalformedTests(f"{entry.where}: {error}") from None
+        if encoder is not None:
+            embed_missing(store, encoder)
+        yield store
+
+
+def _add(store: Store, entry: ArticleEntry, base: Path, allow_private: bool) -> None:
+    value = entry.value
+    if isinstance(value, dict):
+        draft = from_text(value["text"], title=value.get("title"))
+        draft = Draft(
+            draft.title,
+            draft.text,
+            url=value.get("url") or draft.url,
+            site=value.get("site") or draft.site,
+            published=str(value["published"]) if value.get("published") else draft.published,
+        )
+    elif "\n" in value.strip():
+        draft = from_text(value)
+    elif _is_url(value):
+        draft = read_source(value.strip(), allow_private=allow_private)
+    else:
+        path = base / value
+        if path.is_dir() or path.suffix.lower() in JSONL_SUFFIXES:
+            report = import_path(store, path, added_by="eval", progress=False)
+            if report.failed:
+                where, reason = report.failed[0]
+                raise MalformedTests(f"{entry.where}: {where}: {reason}")
+            return
+        draft = read_source(str(path))
+    try:
+        store_draft(store, draft, added_by="eval")
+    except DuplicateArticle:
+        pass  # listed twice: once is enough
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """What one case got, and whether it passed.
+
+    :param failures: why it failed, in words (empty when it passed).
+    :param top: the top answer (None when the bot gave none).
+    :param exact_match: EM of the top answer against ``expect`` (None when the case has none).
+    :param f1: F1 of the top answer against ``expect`` (None when the case has none).
+    :param cited: whether the top answer cites ``source`` (None when the case has none).
+    """
+
+    case: AnswerCase
+    passed: bool
+    failures: tuple[str, ...]
+    no_answer: bool
+    top: Answer | None
+    seconds: float
+    exact_match: float | None
+    f1: float | None
+    cited: bool | None
+
+    def as_dict(self) -> dict:
+        """The result as JSON-ready data."""
+        return {
+            "where": self.case.where,
+            "question": self.case.question,
+            "passed": self.passed,
+            "expected": self.case.expected(),
+            "got": self.top.text if self.top else None,
+            "no_answer": self.no_answer,
+            "cited": {"article_id": self.top.article_id, "title": self.top.title} if self.top else None,
+            "seconds": round(self.seconds, 4),
+            "exact_match": self.exact_match,
+            "f1": None if self.f1 is None else round(self.f1, 4),
+            "failures": list(self.failures),
+        }
+
+
+@dataclass
+class AnswerTestReport:
+    """The results of a test file, in the order of its cases."""
+
+    reader: str
+    encoder: bool
+    k: int
+    model: str | None = None
+    results: list[CaseResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every case passed."""
+        return all(r.passed for r in self.results)
+
+    def summary(self) -> dict:
+        """Pass rate, exact match and F1 (cases with ``expect``), citation accuracy, p50/p95 time."""
+        n = len(self.results)
+        passed = sum(r.passed for r in self.results)
+        scored = [r for r in self.results if r.exact_match is not None]
+        cited = [r for r in self.results if r.cited is not None]
+        seconds = [r.seconds for r in self.results]
+
+        def mean(values) -> float | None:
+            values = list(values)
+            return round(sum(values) / len(values), 4) if values else None
+
+        return {
+            "cases": n,
+            "passed": passed,
+            "failed": n - passed,
+            "pass_rate": round(passed / n, 4) if n else None,
+            "exact_match": mean(r.exact_match for r in scored),
+            "f1": mean(r.f1 for r in scored),
+            "scored_cases": len(scored),
+            "citation_accuracy": mean(float(r.cited) for r in cited),
+            "cited_cases": len(cited),
+            "time_p50_s": _rounded(percentile(seconds, 50)),
+            "time_p95_s": _rounded(percentile(seconds, 95)),
+            "reader": self.reader,
+            "model": self.model,
+            "encoder": self.encoder,
+            "k": self.k,
+        }
+
+    def as_dict(self) -> dict:
+        """``{"cases": [...], "summary": {...}}``, JSON-ready."""
+        return {"cases": [r.as_dict() for r in self.results], "summary": self.summary()}
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def run_answer_tests(
+    tests: AnswerTests,
+    *,
+    store: Store,
+    reader,
+    k: int = 1,
+    encoder=None,
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> AnswerTestReport:
+    """Ask every case's question through ``answer()`` and check what comes back.
+
+    :param tests: the loaded test file.
+    :param store: the collection to ask (``article_collection`` for the file's own).
+    :param reader: the reader ``answer()`` uses.
+    :param k: a case passes when one of the first ``k`` answers meets all its checks.
+    :param encoder: the sentence encoder for hybrid search, or None.
+    :param on_result: called with each result as soon as it is known (to print progress).
+    :raises index.bm25.EmptyIndex: the collection is empty.
+    :raises ValueError: ``k`` is not positive.
+    """
+    if k <= 0:
+        raise ValueError("k must be positive")
+    report = AnswerTestReport(
+        reader=reader.name, encoder=encoder is not None, k=k, model=reader_model(reader)
+    )
+    for case in tests.cases:
+        started = time.perf_counter()
+        result = answer(case.question, store=store, reader=reader, top_k=k, encoder=encoder)
+        seconds = time.perf_counter() - started
+        checked = check_case(case, result.answers[:k], no_answer=result.no_answer, seconds=seconds)
+        report.results.append(checked)
+        if on_result:
+            on_result(checked)
+    return report
+
+
+def check_case(
+    case: AnswerCase, answers: tuple[Answer, ...] | list[Answer], *, no_answer: bool, seconds: float = 0.0
+) -> CaseResult:
+    """Whether the answers meet the case's checks (one of them must meet all), and its scores.
+
+    :param answers: the answers to consider, best first.
+    :param no_answer: whether the bot said the articles do not answer.
+    """
+    top = answers[0] if answers else None
+    if case.no_answer:
+        failures = () if no_answer else ("answered, but the articles should not answer this",)
+    elif no_answer or top is None:
+        failures = ("no answer",)
+    else:
+        misses = [_misses(case, a) for a in answers]
+        failures = () if not all(misses) else tuple(misses[0])
+    scores = (None, None)
+    if case.expect:
+        predicted = top.text if top else ""
+        scores = (exact_match(predicted, case.expect), f1(predicted, case.expect))
+    return CaseResult(
+        case=case,
+        passed=not failures,
+        failures=failures,
+        no_answer=no_answer,
+        top=top,
+        seconds=seconds,
+        exact_match=scores[0],
+        f1=scores[1],
+        cited=None if case.source is None else (top is not None and cites(top, case.source)),
+    )
+
+
+def _misses(case: AnswerCase, found: Answer) -> list[str]:
+    """The checks this answer fails, in words."""
+    misses = []
+    if case.expect and not any(_folded(e) in _folded(found.text) for e in case.expect):
+        misses.append("expected " + " or ".join(f'"{e}"' for e in case.expect))
+    if case.expect_regex and not re.search(case.expect_regex, " ".join(found.text.split()), re.IGNORECASE):
+        misses.append(f"expected a match of /{case.expect_regex}/")
+    if case.source is not None and not cites(found, case.source):
+        misses.append(f"expected the source {case.source!r}")
+    return misses
+
+
+def cites(found: Answer, source: str | int) -> bool:
+    """Whether an answer cites ``source``: its article id (int), or a substring of its title."""
+    if isinstance(source, int):
+        return found.article_id == source
+    return _folded(source) in _folded(found.title)
+
+
+def _folded(text: str) -> str:
+    """Case, Unicode form and spacing folded: what "case- and whitespace-insensitive" compares."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
