@@ -102,12 +102,14 @@ async def post_shutdown(application: Application) -> None:
     await asyncio.to_thread(application.bot_data["executor"].shutdown, wait=True)
 
 
-def build_application(settings: Settings, store: Store, reader) -> Application:
+def build_application(settings: Settings, store: Store, reader, encoder=None) -> Application:
     """The bot with all its handlers, ready for polling or a webhook.
 
     :param settings: token, Bot API base URLs, admin ids and worker count are read from it.
     :param store: the collection (left open: the caller closes it after the bot stops).
     :param reader: the reader ``answer()`` uses; warmed up in ``post_init``.
+    :param encoder: the sentence encoder for hybrid search and the embeddings of added articles,
+        or None for BM25 alone.
     :raises ValueError: no ``TELEGRAM_BOT_TOKEN`` in the settings.
     """
     if not settings.telegram_token:
@@ -138,6 +140,7 @@ def build_application(settings: Settings, store: Store, reader) -> Application:
         settings=settings,
         store=store,
         reader=reader,
+        encoder=encoder,
         executor=ThreadPoolExecutor(settings.workers, thread_name_prefix="qabot-answer"),
     )
 
@@ -183,7 +186,8 @@ def run(settings: Settings) -> None:
     :raises WebhookUnavailable: a webhook URL is set but the webhooks extra is not installed.
     :raises index.store.SchemaTooNew: the collection was written by a newer qabot.
     """
-    from retrieval.loading import load_reader
+    from retrieval.embeddings import embed_missing
+    from retrieval.loading import load_encoder, load_reader
 
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -206,7 +210,10 @@ def run(settings: Settings) -> None:
         reader = load_reader(
             settings.qa_model, quantize=settings.quantize, use_encoder=settings.encoder == "auto"
         )
-        application = build_application(settings, store, reader)
+        encoder = load_encoder(settings.encoder == "auto")
+        if encoder is not None and embed_missing(store, encoder):
+            log.info("stored the embeddings of chunks added without them")
+        application = build_application(settings, store, reader, encoder)
         log.info("serving %s articles with the %s reader", store.counts()["articles"], reader.name)
         # what is loaded now lives as long as the bot: keep it out of the garbage collector's full
         # scans, which would otherwise pause the event loop for longer as the model grows the heap

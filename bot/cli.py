@@ -270,7 +270,12 @@ def console(ctx) -> None:
     """Chat with the collection in the terminal: questions, /add, /list, /remove, /stats, /help."""
     from bot.console import chat
 
-    chat(_store(ctx), _reader(ctx), allow_private_urls=_settings(ctx).allow_private_urls)
+    chat(
+        _store(ctx),
+        _reader(ctx),
+        allow_private_urls=_settings(ctx).allow_private_urls,
+        encoder=_encoder(ctx),
+    )
 
 
 # --- qabot eval: answer tests and the SQuAD benchmark --------------------------------------------

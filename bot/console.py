@@ -14,6 +14,7 @@ from index.bm25 import EmptyIndex
 from index.ingest import from_text, read_source, store_draft
 from index.store import ArticleNotFound, ArticleRefused, Store
 from retrieval.answer import answer
+from retrieval.embeddings import embed_missing
 
 HELP = """Type a question and press Enter. Commands:
   /add FILE|URL   add an article from a .txt/.md/.html file or a web page
@@ -37,11 +38,16 @@ class Console:
     :param reader: the reader ``answer()`` uses.
     :param out: where replies are written.
     :param allow_private_urls: let ``/add`` fetch loopback and private addresses.
+    :param encoder: the sentence encoder for hybrid search and the embeddings of added articles,
+        or None for BM25 alone.
     """
 
-    def __init__(self, store: Store, reader, *, out: TextIO, allow_private_urls: bool = False):
+    def __init__(
+        self, store: Store, reader, *, out: TextIO, allow_private_urls: bool = False, encoder=None
+    ):
         self.store = store
         self.reader = reader
+        self.encoder = encoder
         self.out = out
         self.allow_private_urls = allow_private_urls
 
@@ -85,7 +91,7 @@ class Console:
     def ask(self, question: str) -> None:
         """Answer a question: the answer, its sentence and source, as ``qabot ask`` prints it."""
         try:
-            result = answer(question, store=self.store, reader=self.reader)
+            result = answer(question, store=self.store, reader=self.reader, encoder=self.encoder)
         except EmptyIndex:
             self.say("The collection is empty: add articles with /add FILE|URL.")
             return
@@ -108,6 +114,8 @@ class Console:
         except ArticleRefused as error:
             self.say(f"Not added: {error}.")
             return
+        if self.encoder is not None:
+            embed_missing(self.store, self.encoder)
         self.say(f"Added article {article.id}: {article.title} ({article.chunks} chunks)")
 
     def list(self) -> None:
@@ -155,6 +163,7 @@ def chat(
     lines: TextIO | None = None,
     out: TextIO | None = None,
     allow_private_urls: bool = False,
+    encoder=None,
 ) -> None:
     """Chat with the collection on stdin/stdout (or the given streams) until /quit or end of input.
 
@@ -165,6 +174,6 @@ def chat(
     at_terminal = lines is sys.stdin and lines.isatty() and out.isatty()
     read = _terminal_reader(out) if at_terminal else lines.readline
     try:
-        Console(store, reader, out=out, allow_private_urls=allow_private_urls).run(read)
+        Console(store, reader, out=out, allow_private_urls=allow_private_urls, encoder=encoder).run(read)
     except KeyboardInterrupt:
         print("", file=out)

@@ -53,6 +53,7 @@ from index.ingest import (
 )
 from index.store import Article, ArticleNotFound, ArticleRefused, QuestionNotFound, Store
 from retrieval.answer import DEFAULT_ANSWERS, answer
+from retrieval.embeddings import embed_missing
 from retrieval.types import Answer, Passage, Result
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,11 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
     def reader(self):
         """The reader ``answer()`` uses."""
         return self.bot_data["reader"]
+
+    @property
+    def encoder(self):
+        """The sentence encoder for hybrid search and chunk embeddings, or None (BM25 only)."""
+        return self.bot_data.get("encoder")
 
     @property
     def settings(self) -> Settings:
@@ -206,11 +212,11 @@ def _restored(saved: str) -> Result:
 
 
 def _answer_and_keep(
-    store: Store, reader, question: str, chat_id: int, user_id: int | None
+    store: Store, reader, encoder, question: str, chat_id: int, user_id: int | None
 ) -> tuple[Result, int]:
     """Answer on a worker thread and keep the question with what was answered; its id."""
     try:
-        result = answer(question, store=store, reader=reader, top_k=DEFAULT_ANSWERS)
+        result = answer(question, store=store, reader=reader, top_k=DEFAULT_ANSWERS, encoder=encoder)
     except EmptyIndex:
         store.record_question(question, answered=False, chat_id=chat_id, user_id=user_id)
         raise
@@ -256,6 +262,7 @@ async def _answer_question(update: Update, context: BotContext, question: str) -
         _answer_and_keep,
         context.store,
         context.reader,
+        context.encoder,
         question,
         message.chat_id,
         user.id if user else None,
@@ -303,14 +310,22 @@ def _list_page(store: Store, offset: int) -> tuple[str, InlineKeyboardMarkup | N
     return text_as_html("\n".join(lines))[0], InlineKeyboardMarkup([buttons]) if buttons else None
 
 
-def _add_from(store: Store, source: str, *, allow_private: bool, added_by: str) -> Article:
+def _add_from(store: Store, source: str, *, allow_private: bool, added_by: str, encoder) -> Article:
     """Store pasted text, or the page at a URL when the text is one http(s) address."""
     address = source.strip()
     if re.fullmatch(r"https?://\S+", address, flags=re.IGNORECASE) and urlsplit(address).hostname:
         draft = from_url(address, allow_private=allow_private)
     else:
         draft = from_text(source)
-    return store_draft(store, draft, added_by=added_by)
+    return _stored(store, draft, encoder, added_by=added_by)
+
+
+def _stored(store: Store, draft, encoder, **overrides) -> Article:
+    """Store a draft, then the embeddings of its chunks when hybrid search is on."""
+    article = store_draft(store, draft, **overrides)
+    if encoder is not None:
+        embed_missing(store, encoder)
+    return article
 
 
 def _added(article: Article) -> list[str]:
@@ -387,6 +402,7 @@ async def add(update: Update, context: BotContext) -> None:
                 source,
                 allow_private=context.settings.allow_private_urls,
                 added_by=f"telegram:{update.effective_user.id}",
+                encoder=context.encoder,
             )
         except ArticleRefused as error:
             await _reply(message, _not_added(error))
@@ -418,9 +434,10 @@ async def add_document(update: Update, context: BotContext) -> None:
         data = bytes(await (await document.get_file()).download_as_bytearray())
 
         def store_file() -> Article:
-            return store_draft(
+            return _stored(
                 context.store,
                 from_bytes(data, suffix),
+                context.encoder,
                 title=title,
                 added_by=f"telegram:{update.effective_user.id}",
             )

@@ -87,3 +87,15 @@ def test_qabot_console_reads_stdin(monkeypatch, tmp_path, db_path, sample_store)
     )
     assert result.exit_code == 0, result.output
     assert "driven by Priya Nandakumar" in result.stdout and "Articles: 8" in result.stdout
+
+
+def test_articles_added_with_the_encoder_on_get_their_embeddings(store, reader, tmp_path):
+    from retrieval.encoder import NAME
+    from retrieval.loading import load_encoder
+
+    encoder = load_encoder(True)
+    article = tmp_path / "tram.md"
+    article.write_text("Tram line opens\n\nAldermoor opened its Riverside tram line on Saturday.\n")
+    replies = run_script(store, reader, f"/add {article}", "Which line opened?", encoder=encoder)
+    assert any("Added article" in reply for reply in replies)
+    assert store.chunks_without_embedding(NAME) == []

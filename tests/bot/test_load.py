@@ -30,4 +30,4 @@ async def test_sixty_questions_from_twenty_chats_are_each_answered_once_and_leav
 
     # nothing kept per chat or per user: the bot's only state is what it was built with
     assert not bot.chat_data and not bot.user_data
-    assert set(bot.bot_data) == {"settings", "store", "reader", "executor"}
+    assert set(bot.bot_data) == {"settings", "store", "reader", "encoder", "executor"}
