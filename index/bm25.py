@@ -31,6 +31,8 @@ EPSILON = 0.25
 #: A term in more than this many chunks (or this share of them, whichever is larger) is frequent.
 CHEAP_CHUNKS = 2000
 CHEAP_SHARE = 0.005
+#: Chunks scored one by one before the search ranks every group whole instead.
+SCORE_BUDGET = 256
 #: FTS5's own floor for idf <= 0, which its bm25() multiplies into a floored term's tf part.
 _FTS5_IDF_FLOOR = 1e-6
 
@@ -153,12 +155,19 @@ class ChunkIndex:
 
         A chunk not scored yet has nothing from the groups already walked to the end, at most the
         next score of the group being walked, and at most ``best`` from each group not yet begun.
+        Once SCORE_BUDGET chunks have been scored one by one without settling it, every group is
+        ranked whole by FTS5 and the scores are added up per chunk instead (exact as well, and
+        cheaper than scoring thousands of chunks in Python).
         """
+        rankings = []
         for position, group in enumerate(groups):
             later = sum(g.best for g in groups[position + 1 :])
             ranking = self._ranked(group.terms)
+            rankings.append(ranking)
             start, size = 0, max(4 * k, 64)
             while start < len(ranking):
+                if len(scorer.scores) >= SCORE_BUDGET:
+                    return self._summed(groups, rankings, k)
                 scorer.add([chunk_id for chunk_id, _ in ranking[start : start + size]])
                 start, size = start + size, size * 2
                 unseen = ranking[start][1] * group.scale if start < len(ranking) else 0.0
@@ -166,6 +175,15 @@ class ChunkIndex:
                 if len(best) == k and best[-1][1] >= unseen + later:
                     return best
         return scorer.top(k)
+
+    def _summed(self, groups: list[_Group], rankings: list, k: int) -> list[tuple[int, float]]:
+        """The top k by the sum of every group's FTS5 score, each group ranked whole."""
+        totals: dict[int, float] = {}
+        for position, group in enumerate(groups):
+            ranking = rankings[position] if position < len(rankings) else self._ranked(group.terms)
+            for chunk_id, score in ranking:
+                totals[chunk_id] = totals.get(chunk_id, 0.0) + score * group.scale
+        return heapq.nsmallest(k, totals.items(), key=lambda hit: (-hit[1], hit[0]))
 
     def _ranked(self, terms: list[str]) -> list[tuple[int, float]]:
         """Every chunk with any of these terms, by FTS5's bm25(), best first: (chunk id, score).
