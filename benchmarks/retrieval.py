@@ -138,8 +138,9 @@ def main(argv: list[str] | None = None) -> dict:
         ours_top.append([chunk_id for chunk_id, _ in hits])
 
     add_ms = []
+    fresh = Corpus(args.seed + n)  # new text even when the collection is reused from --db
     for i in range(args.adds):
-        text = corpus.article()
+        text = fresh.article()
         started = time.perf_counter()
         store.add_article(title=f"Added {i}", text=text)
         add_ms.append((time.perf_counter() - started) * 1000)

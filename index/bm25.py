@@ -155,44 +155,45 @@ class ChunkIndex:
 
         A chunk not scored yet has nothing from the groups already walked to the end, at most the
         next score of the group being walked, and at most ``best`` from each group not yet begun.
-        Once SCORE_BUDGET chunks have been scored one by one without settling it, every group is
-        ranked whole by FTS5 and the scores are added up per chunk instead (exact as well, and
-        cheaper than scoring thousands of chunks in Python).
+        Each group's ranking is first read SCORE_BUDGET deep. Once that many chunks have been scored
+        one by one without settling it, every group is ranked whole by FTS5 and the scores are added
+        up per chunk instead (exact as well, and cheaper than scoring thousands of chunks in Python).
         """
-        rankings = []
         for position, group in enumerate(groups):
             later = sum(g.best for g in groups[position + 1 :])
-            ranking = self._ranked(group.terms)
-            rankings.append(ranking)
+            ranking = self._ranked(group.terms, SCORE_BUDGET)
+            whole = len(ranking) < SCORE_BUDGET
             start, size = 0, max(4 * k, 64)
             while start < len(ranking):
                 if len(scorer.scores) >= SCORE_BUDGET:
-                    return self._summed(groups, rankings, k)
+                    return self._summed(groups, k)
                 scorer.add([chunk_id for chunk_id, _ in ranking[start : start + size]])
                 start, size = start + size, size * 2
+                if start >= len(ranking) and not whole:  # read past the first page: fetch the rest
+                    return self._summed(groups, k)
                 unseen = ranking[start][1] * group.scale if start < len(ranking) else 0.0
                 best = scorer.top(k)
                 if len(best) == k and best[-1][1] >= unseen + later:
                     return best
         return scorer.top(k)
 
-    def _summed(self, groups: list[_Group], rankings: list, k: int) -> list[tuple[int, float]]:
+    def _summed(self, groups: list[_Group], k: int) -> list[tuple[int, float]]:
         """The top k by the sum of every group's FTS5 score, each group ranked whole."""
         totals: dict[int, float] = {}
-        for position, group in enumerate(groups):
-            ranking = rankings[position] if position < len(rankings) else self._ranked(group.terms)
-            for chunk_id, score in ranking:
+        for group in groups:
+            for chunk_id, score in self._ranked(group.terms):
                 totals[chunk_id] = totals.get(chunk_id, 0.0) + score * group.scale
         return heapq.nsmallest(k, totals.items(), key=lambda hit: (-hit[1], hit[0]))
 
-    def _ranked(self, terms: list[str]) -> list[tuple[int, float]]:
-        """Every chunk with any of these terms, by FTS5's bm25(), best first: (chunk id, score).
+    def _ranked(self, terms: list[str], limit: int = -1) -> list[tuple[int, float]]:
+        """The chunks with any of these terms by FTS5's bm25(), best first: (chunk id, score).
 
-        FTS5 scores every match whatever the LIMIT, so all are read at once.
+        :param limit: at most this many (all when negative).
         """
         rows = self.conn.execute(
-            "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank",
-            [_match(terms)],
+            "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?"
+            " ORDER BY rank LIMIT ?",
+            [_match(terms), limit],
         ).fetchall()
         return [(rowid, -score) for rowid, score in rows]
 
