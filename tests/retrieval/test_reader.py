@@ -79,7 +79,9 @@ def overlapping_chunks(store: Store) -> tuple[Passage, Passage]:
         for first, second in zip(chunks, chunks[1:]):
             if second.start < first.end:
                 return tuple(
-                    Passage(c.id, info.id, info.title, info.url, info.published, c.start, c.end, c.text, 5.0 - i)
+                    Passage(
+                        c.id, info.id, info.title, info.url, info.published, c.start, c.end, c.text, 5.0 - i
+                    )
                     for i, c in enumerate((first, second))
                 )
     raise AssertionError("no overlapping chunks in the sample collection")
@@ -132,29 +134,40 @@ def test_overlapping_chunks_are_read_once_and_answers_merged(seeded, sample_stor
     assert answers == seeded.read(question, [first, second], top_k=10)
 
 
+def sharing(seeded: ExtractiveReader, **settings) -> ExtractiveReader:
+    """Another reader with other settings over the seeded reader's loaded model and tokenizer."""
+    reader = ExtractiveReader(seeded.model, **({"no_answer_threshold": -math.inf} | settings))
+    reader._model, reader._tokenizer = seeded._model, seeded._tokenizer
+    return reader
+
+
 def test_all_windows_of_all_passages_go_through_one_forward_pass(seeded, sample_store, forward_calls):
     question = "Who said what about the plan on Saturday?"
     passages = search(question, store=sample_store, k=5)
-    reading = seeded.score_spans(question, passages)
+    reading = sharing(seeded, max_padding=math.inf).score_spans(question, passages)
     assert len({w.passage.article_id for w in reading.windows}) >= 3
     assert len(forward_calls) == 1
     assert forward_calls[0][0] == len(reading.windows)
     assert reading.tokens < sum(len(p.text) for p in passages) / 3  # windows, not whole passages
 
 
-def test_batches_are_sorted_by_length(seeded_dir, sample_store):
-    reader = ExtractiveReader(str(seeded_dir), batch_size=2, threads=1)
-    reader.warm_up()
+def test_batches_are_sorted_by_length_and_barely_padded(seeded, sample_store):
     lengths = []
-    reader._model.register_forward_pre_hook(
+    handle = seeded._model.register_forward_pre_hook(
         lambda module, args, kwargs: lengths.append(kwargs["attention_mask"].sum(1).tolist()),
         with_kwargs=True,
     )
     question = "Who said what about the plan on Saturday?"
-    reading = reader.score_spans(question, search(question, store=sample_store, k=5))
-    assert len(lengths) == math.ceil(len(reading.windows) / 2) > 1
+    try:
+        passages = search(question, store=sample_store, k=5)
+        reading = sharing(seeded, batch_size=2).score_spans(question, passages)
+    finally:
+        handle.remove()
+    assert 1 < len(lengths) <= len(reading.windows)
     flat = [n for batch in lengths for n in batch]
-    assert flat == sorted(flat, reverse=True)
+    assert flat == sorted(flat, reverse=True) and len(flat) == len(reading.windows)
+    for batch in lengths:
+        assert len(batch) <= 2 and len(batch) * batch[0] <= 1.2 * sum(batch)
 
 
 def test_no_answer_when_nothing_beats_the_null_logit(seeded, sample_store):
@@ -167,9 +180,7 @@ def test_no_answer_when_nothing_beats_the_null_logit(seeded, sample_store):
     assert seeded.answers(reading, no_answer_threshold=bar) == []
     assert seeded.answers(reading, no_answer_threshold=bar - 2e-3)
 
-    silent = ExtractiveReader(seeded.model, no_answer_threshold=math.inf)
-    silent._model, silent._tokenizer = seeded._model, seeded._tokenizer
-    result = answer(PUTIN, store=sample_store, reader=silent)
+    result = answer(PUTIN, store=sample_store, reader=sharing(seeded, no_answer_threshold=math.inf))
     assert result.no_answer and result.answers == () and result.passages
     assert result.reader == "span"
 
@@ -302,6 +313,28 @@ def test_unreachable_hub_is_asked_once_then_remembered(hub_state, monkeypatch):
     with pytest.raises(model_files.ModelUnavailable, match="was unreachable"):
         ExtractiveReader("some-org/other-model").warm_up()
     assert load_reader("some-org/not-a-model", use_encoder=False).name == "sentence"
+
+
+def test_a_hub_id_in_the_local_cache_loads_without_asking_the_hub(
+    seeded_dir, hub_state, tmp_path, monkeypatch, sample_store
+):
+    import shutil
+
+    from huggingface_hub import constants
+
+    snapshot = tmp_path / "hub" / "models--qabot-test--seeded-qa" / "snapshots" / "0123abcd"
+    shutil.copytree(seeded_dir, snapshot)
+    (snapshot.parent.parent / "refs").mkdir()
+    (snapshot.parent.parent / "refs" / "main").write_text("0123abcd")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(model_files, "probe", lambda *a, **k: pytest.fail("the hub was asked"))
+
+    reader = ExtractiveReader("qabot-test/seeded-qa", no_answer_threshold=-math.inf, threads=1)
+    reader.warm_up()
+    assert reader.read(PUTIN, search(PUTIN, store=sample_store, k=2))
+    assert not hub_state.exists()
 
 
 def test_missing_folder_fails_fast(tmp_path):
