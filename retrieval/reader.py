@@ -673,14 +673,10 @@ def _answer(span: Span, window: Window, score: float) -> Answer:
     holding = [(s, e) for s, e in window.sentences if s < span.end and span.start < e]
     start = holding[0][0] if holding else span.start
     end = holding[-1][1] if holding else span.end
-    p = window.passage
-    return Answer(
+    return Answer.cited(
+        window.passage,
         text=span.text,
         score=score,
-        article_id=p.article_id,
-        title=p.title,
-        url=p.url,
-        published=p.published,
         start=span.start,
         end=span.end,
         context=window.text[start - window.start : end - window.start],

@@ -204,14 +204,10 @@ def _proximity(sentence_terms: tuple[str, ...], asked: set[str]) -> float:
 
 
 def _answer(sentence: _Sentence, score: float) -> Answer:
-    p = sentence.passage
-    return Answer(
+    return Answer.cited(
+        sentence.passage,
         text=sentence.text,
         score=score,
-        article_id=p.article_id,
-        title=p.title,
-        url=p.url,
-        published=p.published,
         start=sentence.start,
         end=sentence.end,
         context=sentence.text,

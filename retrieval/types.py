@@ -40,6 +40,25 @@ class Answer:
     context: str
     context_start: int
 
+    @classmethod
+    def cited(
+        cls, passage: Passage, *, text: str, score: float, start: int, end: int, context: str,
+        context_start: int,
+    ) -> "Answer":
+        """An answer found in ``passage``, cited to its article."""
+        return cls(
+            text=text,
+            score=score,
+            article_id=passage.article_id,
+            title=passage.title,
+            url=passage.url,
+            published=passage.published,
+            start=start,
+            end=end,
+            context=context,
+            context_start=context_start,
+        )
+
 
 @dataclass(frozen=True)
 class Result:
