@@ -114,7 +114,8 @@ arguments = st.lists(
 
 @fuzz(300)
 @given(args=arguments)
-def test_any_command_line_ends_in_a_result_or_a_clear_error(tmp_path, args):
+def test_any_command_line_ends_in_a_result_or_a_clear_error(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)  # a generated "--db x" writes x here, not in the checkout
     runner = CliRunner()
     db = tmp_path / "fuzz.db"
     result = runner.invoke(cli, ["--db", str(db), *args], input="Title\nSome body text.\n",
