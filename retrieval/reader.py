@@ -52,11 +52,12 @@ first Wikipedia articles (1,407 questions) and reports on the other five (1,959 
   is 66.2 from the windows and 61.3 from the whole passages (held out, same model).
 
 **int8.** ``quantize="int8"`` applies ``torch.ao.quantization.quantize_dynamic`` to the Linear
-layers (int8 weights, float activations): about 3x faster here (``benchmarks/reader.py``). Its
-published cost is about a point: 88.5 → 87.7 SQuAD 1.1 F1 for 8-bit BERT-base (Zafrir et al.
-2019, Q8BERT), under a point of F1 on MRPC in PyTorch's dynamic quantisation tutorial. On the small
-minilm-squad1 it costs more: answerable F1 66.2 → 63.3, and its logits shift, so a threshold tuned
-in float32 no longer fits (held out it declines 89% of unanswerable but most answerable questions).
+layers (int8 weights, float activations): 2-3.5x faster here (``benchmarks/reader.py``). Its
+published cost for BERT-base is under a point of F1 on MRPC in PyTorch's dynamic quantisation
+tutorial; Q8BERT (Zafrir et al. 2019) keeps 87.7 of 88.5 SQuAD 1.1 F1, but with quantisation-aware
+training, which this does not do. On the small minilm-squad1 it costs more: answerable F1
+66.2 → 63.3, and its logits shift, so a threshold tuned in float32 no longer fits (held out it
+declines 89% of the unanswerable questions, but most answerable ones too).
 """
 
 from __future__ import annotations
