@@ -68,7 +68,6 @@ import os
 import threading
 import time
 import warnings
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,7 +75,7 @@ import numpy as np
 from index.analysis import question_terms, terms
 from index.chunking import split_sentences
 from retrieval import model_files
-from retrieval.sentence_reader import answer_type, holds_type
+from retrieval.sentence_reader import answer_type, holds_type, sentence_bm25
 from retrieval.span_decoding import Windows, encode_windows, window_spans
 from retrieval.types import Answer, Passage
 
@@ -107,8 +106,6 @@ MAX_PADDING = 0.2
 #: Longer questions are cut to this many tokens (BERT's SQuAD reader's ``max_query_length``).
 MAX_QUESTION_TOKENS = 64
 QUANTIZE = ("none", "int8")
-_K1 = 1.2
-_B = 0.75
 
 
 class NotAQuestionAnsweringModel(ValueError):
@@ -614,19 +611,8 @@ def _segments(passages: list[Passage]) -> list[_Segment]:
 def _sentence_scores(question: str, segments: list[_Segment]) -> list[float]:
     """BM25 of every sentence against the question, raised by its passage's retrieval score and
     by holding the kind of thing asked for."""
-    asked = question_terms(question)
     sentence_terms = [terms(seg.sentence_text(i)) for seg in segments for i in range(len(seg.sentences))]
-    n = len(sentence_terms)
-    df = Counter(t for st in sentence_terms for t in set(st))
-    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in asked}
-    avgdl = sum(len(st) for st in sentence_terms) / n or 1.0
-    matches = []
-    for st in sentence_terms:
-        counts = Counter(st)
-        norm = _K1 * (1 - _B + _B * len(st) / avgdl)
-        matches.append(
-            sum(w * counts[t] * (_K1 + 1) / (counts[t] + norm) for t, w in idf.items() if counts[t])
-        )
+    matches, _ = sentence_bm25(question_terms(question), sentence_terms)
     best_passage = max(seg.best_score for seg in segments) or 1.0
     kind = answer_type(question)
     scores, n = [], 0

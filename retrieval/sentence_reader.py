@@ -122,10 +122,7 @@ class SentenceReader:
         sentences = _sentences(passages)
         if not asked or not sentences:
             return []
-        df = Counter(t for s in sentences for t in set(s.terms))
-        idf = {t: math.log(1 + (len(sentences) - df[t] + 0.5) / (df[t] + 0.5)) for t in asked}
-        avgdl = sum(len(s.terms) for s in sentences) / len(sentences)
-        matches = [_bm25(s.terms, idf, avgdl) for s in sentences]
+        matches, idf = sentence_bm25(asked, [s.terms for s in sentences])
         scores = self._scores(question, asked, sentences, matches, max(p.score for p in passages))
         ranked = sorted(
             (i for i in range(len(sentences)) if matches[i] > 0), key=lambda i: -scores[i]
@@ -188,10 +185,20 @@ def _sentences(passages: list[Passage]) -> list[_Sentence]:
     return found
 
 
-def _bm25(sentence_terms: tuple[str, ...], idf: dict[str, float], avgdl: float) -> float:
-    counts = Counter(sentence_terms)
-    norm = K1 * (1 - B + B * len(sentence_terms) / avgdl)
-    return sum(w * counts[t] * (K1 + 1) / (counts[t] + norm) for t, w in idf.items() if counts[t])
+def sentence_bm25(asked: list[str], sentences: list) -> tuple[list[float], dict[str, float]]:
+    """BM25 of each sentence (a sequence of terms) against the question's terms, with idf counted
+    over these sentences only; and that idf. Both readers choose sentences with it.
+    """
+    df = Counter(t for terms_ in sentences for t in set(terms_))
+    n = len(sentences)
+    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in asked}
+    avgdl = sum(len(terms_) for terms_ in sentences) / n if n else 1.0
+    scores = []
+    for terms_ in sentences:
+        counts = Counter(terms_)
+        norm = K1 * (1 - B + B * len(terms_) / (avgdl or 1.0))
+        scores.append(sum(w * counts[t] * (K1 + 1) / (counts[t] + norm) for t, w in idf.items() if counts[t]))
+    return scores, idf
 
 
 def _proximity(sentence_terms: tuple[str, ...], asked: set[str]) -> float:
