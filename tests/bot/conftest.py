@@ -215,7 +215,10 @@ def qabot_run(server: FakeBotAPI, db, cwd):
     mark = server.mark()
     run = QabotRun(server, db, cwd)
     try:
-        server.wait_for("getUpdates", timeout=30, ok=None, since=mark)
+        try:
+            server.wait_for("getUpdates", timeout=30, ok=None, since=mark)
+        except TimeoutError as error:
+            raise TimeoutError(f"{error}\nqabot run said:\n{run.log}") from None
         yield run
     finally:
         if run.process.poll() is None:
