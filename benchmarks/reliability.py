@@ -4,7 +4,7 @@
 
 Kill loop: ``qabot import`` of a JSONL file runs as a subprocess and is killed with SIGKILL at
 random moments; after every kill the collection must pass ``Store.verify()`` (SQLite integrity,
-FTS5 index against the chunks, no article without chunks, no orphan chunk, BM25 counts), and
+BM25 index against the chunks, no article without chunks, no orphan chunk, BM25 counts), and
 re-running the import must complete the rest with no duplicates.
 
 Fuzzing: the hypothesis tests (``tests/test_fuzz.py``: questions, payloads, command lines;

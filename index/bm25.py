@@ -1,40 +1,69 @@
-"""BM25 search over the chunks' full-text index (SQLite FTS5), scored exactly like rank-bm25's BM25Okapi.
+"""BM25 index of the chunks, kept in the store's SQLite file, scored exactly like rank-bm25's BM25Okapi.
 
-The index lives in the same SQLite file as the chunks and is kept in step by triggers, so it is
-updated in the article's own transaction, survives restarts and needs no rebuild. Scores are Okapi
-BM25 with k1 = 1.2, b = 0.75 over the analyser's terms, ``idf = ln((N - n + 0.5) / (n + 0.5))``:
-FTS5's own ``bm25()`` formula, and BM25Okapi's when given the same terms and k1.
+Layout. For every term, the chunks that contain it are stored as *postings* (chunk id, how often
+the term occurs in the chunk, the chunk's length in terms), packed 8 bytes each into blocks in the
+``postings`` table, with each term's document frequency in ``term_stats``; ``index_stats``
+(triggers on ``chunks``) holds N and the total length. Every change happens inside the store's
+transaction for the article, so the index cannot drift from the chunk rows, survives restarts and
+never needs a rebuild; opening it loads nothing.
+
+Adding. A new chunk is first listed in ``pending_chunks``, and queries read pending chunks' terms
+straight from their rows. Once PENDING_CHUNKS are waiting, the add that reaches it writes their
+postings, one block per term (writing each article's terms into a few hundred places of the
+tables at once costs ten times more than the batch does per article). Blocks are merged the way
+log-structured indexes (Lucene, FTS5) merge segments: a block's *level* is its size in powers of
+FANOUT, and FANOUT blocks of one term at one level are merged into one block of the next level, so
+a term keeps at most about (FANOUT - 1) blocks per level and each posting is rewritten about
+log_FANOUT(df) times in its life. Removing an article rewrites the blocks that hold its chunks.
+
+Scoring. A query reads its terms' blocks and scores all their postings at once with numpy: Okapi
+BM25 with k1 = 1.2, b = 0.75 and ``idf = ln((N - n + 0.5) / (n + 0.5))``, BM25Okapi's formula term
+for term. Every chunk holding a query term is scored (OR semantics): nothing is pruned, so the top k
+is exact. SQLite's FTS5 ``bm25()`` computes the same scores, but at about 1 µs per matching chunk
+plus a pass over each term's list to count it, so a term found in 40 % of a million chunks costs it
+half a second; ``benchmarks/retrieval.py`` times it beside this index.
 
 Negative idf. A term found in half of the chunks or more (common in a topical collection: "putin")
-has an idf of zero or below; FTS5 floors it at 1e-6, so the term would stop counting. We give such
-terms rank-bm25's floor instead: ``EPSILON x the mean idf of the whole vocabulary`` (EPSILON 0.25),
-the same for every floored term, recomputed when the collection has changed by over 1 %.
-
-Speed. FTS5 scores every chunk that matches any query term, so a frequent term makes a query cost
-as much as its posting list. Terms are therefore split into groups: *cheap* ones (found in few
-chunks) and the frequent ones, with and without floor. Candidates come from FTS5 ranking the cheap
-group; each candidate's exact score is computed from its stored terms; and the frequent groups are
-only ranked by FTS5 when their best possible contribution (idf x (k1 + 1)) could still lift an unseen
-chunk above the k-th best (the threshold algorithm / MaxScore). The result is exact either way.
+has an idf of zero or below, so it would stop counting or count against a chunk. We give such terms
+rank-bm25's floor instead: ``EPSILON x the mean idf of the whole vocabulary`` (EPSILON 0.25), the
+same for every such term, recomputed when the collection has changed by over 1 %.
 """
 
-import heapq
+import json
 import math
 import sqlite3
+import zlib
 from collections import Counter
-from dataclasses import dataclass
+
+import numpy as np
 
 K1 = 1.2
 B = 0.75
 #: rank-bm25's epsilon: floored terms get this fraction of the vocabulary's mean idf.
 EPSILON = 0.25
-#: A term in more than this many chunks (or this share of them, whichever is larger) is frequent.
-CHEAP_CHUNKS = 2000
-CHEAP_SHARE = 0.005
-#: Chunks scored one by one before the search ranks every group whole instead.
-SCORE_BUDGET = 256
-#: FTS5's own floor for idf <= 0, which its bm25() multiplies into a floored term's tf part.
-_FTS5_IDF_FLOOR = 1e-6
+#: One posting: chunk id, term frequency in the chunk, chunk length in terms (chunks hold at most
+#: a few hundred terms: index.chunking caps them in words).
+POSTING = np.dtype([("chunk", "<u4"), ("tf", "<u2"), ("length", "<u2")])
+#: This many blocks of one term at one level are merged into one block of the next level.
+FANOUT = 8
+#: New chunks are indexed in batches of at least this many (queries read pending ones directly).
+PENDING_CHUNKS = 64
+
+SCHEMA = """
+CREATE TABLE postings (
+  id INTEGER PRIMARY KEY,
+  term TEXT NOT NULL,
+  level INTEGER NOT NULL,
+  first INTEGER NOT NULL,  -- the block's smallest chunk id
+  last INTEGER NOT NULL,   -- and its largest
+  n INTEGER NOT NULL,      -- postings in the block
+  data BLOB NOT NULL       -- n POSTING records, by chunk id
+);
+CREATE INDEX postings_term ON postings (term, level);
+CREATE TABLE pending_chunks (
+  chunk_id INTEGER PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE
+);
+"""
 
 
 class EmptyIndex(LookupError):
@@ -46,24 +75,50 @@ def idf(n_chunks: int, df: int) -> float:
     return math.log(n_chunks - df + 0.5) - math.log(df + 0.5)
 
 
-def _match(terms: list[str]) -> str:
-    """An FTS5 query matching any of the terms (OR semantics)."""
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+def level_of(size: int) -> int:
+    """A block's level: how many times FANOUT divides into its size."""
+    level = 0
+    while size >= FANOUT:
+        size //= FANOUT
+        level += 1
+    return level
 
 
-@dataclass(frozen=True)
-class _Group:
-    """Query terms that FTS5 ranks together, and the most they can add to one chunk's score."""
+def _postings(chunks: list[tuple[int, str]], only: set[str] | None = None) -> dict[str, np.ndarray]:
+    """Each term's postings in these chunks, ``(chunk id, stored terms)``, by chunk id.
 
-    terms: list[str]
-    scale: float  # turns FTS5's bm25() for these terms into our score
-    best: float
+    :param only: just these terms (all when None).
+    """
+    vocabulary: dict[str, int] = {}
+    term_numbers, ids, tfs, lengths = [], [], [], []
+    for chunk_id, stored in chunks:
+        words = stored.split()
+        if only is None:
+            counts = Counter(words)
+        else:
+            counts = {term: words.count(term) for term in only.intersection(words)}
+        term_numbers += [vocabulary.setdefault(term, len(vocabulary)) for term in counts]
+        tfs += counts.values()
+        ids += [chunk_id] * len(counts)
+        lengths += [len(words)] * len(counts)
+    if not ids:
+        return {}
+    records = np.empty(len(ids), dtype=POSTING)
+    records["chunk"], records["tf"], records["length"] = ids, tfs, lengths
+    numbers = np.array(term_numbers)
+    order = np.lexsort((records["chunk"], numbers))
+    records, numbers = records[order], numbers[order]
+    starts = [0, *(np.flatnonzero(np.diff(numbers)) + 1).tolist()]
+    ends = starts[1:] + [len(records)]
+    names, numbers = list(vocabulary), numbers.tolist()
+    return {names[numbers[a]]: records[a:b] for a, b in zip(starts, ends)}
 
 
 class ChunkIndex:
-    """BM25 search over the ``chunks_fts`` table of one connection.
+    """The BM25 index in the store's database.
 
-    :param conn: a connection to the store's database (the store serialises access to it).
+    :param conn: a connection to the store's database (the store serialises access to it and
+        wraps every change in its transaction).
     """
 
     def __init__(self, conn: sqlite3.Connection):
@@ -75,15 +130,83 @@ class ChunkIndex:
         """(N chunks, total terms), kept by triggers in ``index_stats``."""
         return self.conn.execute("SELECT chunks, tokens FROM index_stats WHERE id = 1").fetchone()
 
-    def count_terms(self, chunk_terms: list[str], sign: int) -> None:
-        """Update ``term_stats`` (each term's document frequency) for chunks added (+1) or removed (-1).
+    def add(self, chunk_ids: list[int]) -> None:
+        """Index chunks just stored: list them as pending; write the pending ones once enough wait."""
+        self.conn.executemany(
+            "INSERT INTO pending_chunks (chunk_id) VALUES (?)", [(i,) for i in chunk_ids]
+        )
+        waiting = self.conn.execute("SELECT count(*) FROM pending_chunks").fetchone()[0]
+        if waiting >= PENDING_CHUNKS:
+            self.flush()
 
-        Called by the store inside the transaction that adds or removes the chunk rows. FTS5 can
-        count a term's chunks too, but only by reading its whole posting list.
+    def flush(self) -> None:
+        """Write the pending chunks' postings into the blocks."""
+        self._index(self._pending())
+        self.conn.execute("DELETE FROM pending_chunks")
 
-        :param chunk_terms: each chunk's stored terms (space-separated).
+    def remove(self, chunks: list[tuple[int, str]]) -> None:
+        """Take chunks about to be deleted out of the index: ``(chunk id, stored terms)``."""
+        pending = {i for (i,) in self.conn.execute("SELECT chunk_id FROM pending_chunks")}
+        chunks = [(i, stored) for i, stored in chunks if i not in pending]
+        if not chunks:
+            return
+        ids = np.array(sorted(chunk_id for chunk_id, _ in chunks), dtype=POSTING["chunk"])
+        counts = Counter(t for _, stored in chunks for t in set(stored.split()))
+        self._count(counts, -1)
+        for term in counts:
+            rows = self.conn.execute(
+                "SELECT id, data FROM postings WHERE term = ? AND first <= ? AND last >= ?",
+                [term, int(ids[-1]), int(ids[0])],
+            ).fetchall()
+            for block_id, data in rows:
+                block = np.frombuffer(data, dtype=POSTING)
+                kept = block[~np.isin(block["chunk"], ids)]
+                if len(kept) == len(block):
+                    continue
+                self.conn.execute("DELETE FROM postings WHERE id = ?", [block_id])
+                if len(kept):
+                    self._write([(term, kept)])
+
+    def rebuild(self, chunks) -> None:
+        """Index every chunk again from its stored terms: an iterable of ``(chunk id, terms)``.
+
+        Used by the migration that introduced this index; reads the chunks in batches.
         """
-        counts = Counter(t for stored in chunk_terms for t in set(stored.split()))
+        for table in ("postings", "term_stats", "pending_chunks"):
+            self.conn.execute(f"DELETE FROM {table}")
+        batch = []
+        for chunk in chunks:
+            batch.append(chunk)
+            if len(batch) == 20_000:
+                self._index(batch)
+                batch = []
+        self._index(batch)
+
+    def _pending(self) -> list[tuple[int, str]]:
+        """The pending chunks: ``(chunk id, stored terms)``."""
+        return self.conn.execute(
+            "SELECT c.id, c.terms FROM pending_chunks p JOIN chunks c ON c.id = p.chunk_id"
+        ).fetchall()
+
+    def _index(self, chunks: list[tuple[int, str]]) -> None:
+        """Write these chunks' postings, one new block per term, and merge the levels that fill."""
+        blocks = _postings(chunks)
+        if not blocks:
+            return
+        self._count({term: len(block) for term, block in blocks.items()}, +1)
+        self._write(blocks.items())
+        pairs = json.dumps([[term, level_of(len(block))] for term, block in blocks.items()])
+        full = self.conn.execute(
+            "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
+            " WHERE (SELECT count(*) FROM postings WHERE term = json_extract(value, '$[0]')"
+            "        AND level = json_extract(value, '$[1]')) >= ?",
+            [pairs, FANOUT],
+        ).fetchall()
+        for term, level in full:
+            self._merge(term, level)
+
+    def _count(self, counts: dict[str, int], sign: int) -> None:
+        """Add (+1) or take away (-1) document frequencies in ``term_stats``."""
         self.conn.executemany(
             "INSERT INTO term_stats (term, df) VALUES (?, ?)"
             " ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
@@ -92,15 +215,43 @@ class ChunkIndex:
         if sign < 0:
             self.conn.execute("DELETE FROM term_stats WHERE df <= 0")
 
+    def _write(self, blocks) -> None:
+        """Insert ``(term, postings)`` blocks, each at the level its size gives it."""
+        self.conn.executemany(
+            "INSERT INTO postings (term, level, first, last, n, data) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (term, level_of(len(block)), int(block["chunk"][0]), int(block["chunk"][-1]),
+                 len(block), block.tobytes())
+                for term, block in blocks
+            ],
+        )
+
+    def _merge(self, term: str, level: int) -> None:
+        """Merge a term's blocks at one level into one block, and on up while levels fill."""
+        while True:
+            rows = self.conn.execute(
+                "SELECT data FROM postings WHERE term = ? AND level = ? ORDER BY first",
+                [term, level],
+            ).fetchall()
+            if len(rows) < FANOUT:
+                return
+            merged = np.concatenate([np.frombuffer(data, dtype=POSTING) for (data,) in rows])
+            self.conn.execute("DELETE FROM postings WHERE term = ? AND level = ?", [term, level])
+            self._write([(term, merged)])
+            level = level_of(len(merged))
+
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """How many chunks contain each term; terms that no chunk contains are left out."""
-        if not terms:
-            return {}
-        marks = ",".join("?" * len(terms))
-        rows = self.conn.execute(
-            f"SELECT term, df FROM term_stats WHERE term IN ({marks})", terms
-        ).fetchall()
-        return dict(rows)
+        return self._frequencies(terms, _postings(self._pending(), set(terms)))
+
+    def _frequencies(self, terms: list[str], pending: dict[str, np.ndarray]) -> dict[str, int]:
+        """Document frequencies: the indexed chunks' from ``term_stats``, plus the pending postings'."""
+        df = Counter(dict(self.conn.execute(
+            "SELECT term, df FROM term_stats WHERE term IN (SELECT value FROM json_each(?))",
+            [json.dumps(terms)],
+        ).fetchall()))
+        df.update({term: len(block) for term, block in pending.items()})
+        return dict(df)
 
     def floor_idf(self, n_chunks: int) -> float:
         """The idf of terms in half of the chunks or more: EPSILON x the vocabulary's mean idf.
@@ -112,13 +263,23 @@ class ChunkIndex:
                 "SELECT sum(ln((? - df + 0.5) / (df + 0.5))), count(*) FROM term_stats",
                 [n_chunks],
             ).fetchone()
-            self._floor_at, self._floor = n_chunks, EPSILON * (total or 0.0) / max(count, 1)
+            total = total or 0.0
+            pending = {t: len(block) for t, block in _postings(self._pending()).items()}
+            indexed = self._frequencies(list(pending), {})
+            for term, n in pending.items():  # pending chunks change these terms' idf (or add them)
+                if term in indexed:
+                    total -= idf(n_chunks, indexed[term])
+                else:
+                    count += 1
+                total += idf(n_chunks, indexed.get(term, 0) + n)
+            self._floor_at, self._floor = n_chunks, EPSILON * total / max(count, 1)
         return self._floor
 
     def search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
         """The ``k`` best chunks for the query terms, best first: ``(chunk_id, score)``.
 
-        Chunks need not contain every term (OR semantics). Repeated terms count once.
+        Chunks need not contain every term (OR semantics). Repeated terms count once. Equal
+        scores are ordered by chunk id.
 
         :param terms: analysed query terms (``index.analysis.question_terms``).
         :param k: how many chunks to return at most.
@@ -129,106 +290,84 @@ class ChunkIndex:
         n_chunks, n_terms = self.stats()
         if n_chunks == 0:
             raise EmptyIndex("the collection is empty: add articles first")
-        df = self.document_frequencies(list(dict.fromkeys(terms)))
+        terms = list(dict.fromkeys(terms))
+        pending = _postings(self._pending(), set(terms))
+        df = self._frequencies(terms, pending)
         if not df:
             return []
         weights = {t: idf(n_chunks, n) for t, n in df.items()}
-        floored = [t for t, w in weights.items() if w <= 0]
-        if floored:
+        if any(w <= 0 for w in weights.values()):
             floor = self.floor_idf(n_chunks)
-            weights |= {t: floor for t in floored}
-        cheap_limit = max(CHEAP_CHUNKS, CHEAP_SHARE * n_chunks)
-        cheap = [t for t in df if t not in floored and df[t] <= cheap_limit]
-        frequent = [t for t in df if t not in floored and t not in cheap]
-        floor_scale = weights[floored[0]] / _FTS5_IDF_FLOOR if floored else 1.0
-        groups = [
-            _Group(group, scale, sum(weights[t] for t in group) * (K1 + 1))
-            for group, scale in ((cheap, 1.0), (frequent, 1.0), (floored, floor_scale))
-            if group
-        ]
-        return self._threshold_search(groups, _Scorer(self.conn, weights, n_terms / n_chunks), k)
-
-    def _threshold_search(
-        self, groups: list[_Group], scorer: "_Scorer", k: int
-    ) -> list[tuple[int, float]]:
-        """Walk the groups' rankings, cheapest group first, until no unseen chunk can enter the top k.
-
-        A chunk not scored yet has nothing from the groups already walked to the end, at most the
-        next score of the group being walked, and at most ``best`` from each group not yet begun.
-        Each group's ranking is first read SCORE_BUDGET deep. Once that many chunks have been scored
-        one by one without settling it, every group is ranked whole by FTS5 and the scores are added
-        up per chunk instead (exact as well, and cheaper than scoring thousands of chunks in Python).
-        """
-        for position, group in enumerate(groups):
-            later = sum(g.best for g in groups[position + 1 :])
-            ranking = self._ranked(group.terms, SCORE_BUDGET)
-            whole = len(ranking) < SCORE_BUDGET
-            start, size = 0, max(4 * k, 64)
-            while start < len(ranking):
-                if len(scorer.scores) >= SCORE_BUDGET:
-                    return self._summed(groups, k)
-                scorer.add([chunk_id for chunk_id, _ in ranking[start : start + size]])
-                start, size = start + size, size * 2
-                if start >= len(ranking) and not whole:  # read past the first page: fetch the rest
-                    return self._summed(groups, k)
-                unseen = ranking[start][1] * group.scale if start < len(ranking) else 0.0
-                best = scorer.top(k)
-                if len(best) == k and best[-1][1] >= unseen + later:
-                    return best
-        return scorer.top(k)
-
-    def _summed(self, groups: list[_Group], k: int) -> list[tuple[int, float]]:
-        """The top k by the sum of every group's FTS5 score, each group ranked whole."""
-        totals: dict[int, float] = {}
-        for group in groups:
-            for chunk_id, score in self._ranked(group.terms):
-                totals[chunk_id] = totals.get(chunk_id, 0.0) + score * group.scale
-        return heapq.nsmallest(k, totals.items(), key=lambda hit: (-hit[1], hit[0]))
-
-    def _ranked(self, terms: list[str], limit: int = -1) -> list[tuple[int, float]]:
-        """The chunks with any of these terms by FTS5's bm25(), best first: (chunk id, score).
-
-        :param limit: at most this many (all when negative).
-        """
+            weights = {t: w if w > 0 else floor for t, w in weights.items()}
         rows = self.conn.execute(
-            "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?"
-            " ORDER BY rank LIMIT ?",
-            [_match(terms), limit],
-        ).fetchall()
-        return [(rowid, -score) for rowid, score in rows]
+            "SELECT term, data FROM postings WHERE term IN (SELECT value FROM json_each(?))",
+            [json.dumps(list(df))],
+        )
+        blocks = [(term, np.frombuffer(data, dtype=POSTING)) for term, data in rows]
+        blocks += pending.items()
+        postings = np.concatenate([block for _, block in blocks])
+        weight = np.repeat([weights[term] for term, _ in blocks], [len(b) for _, b in blocks])
+        tf = postings["tf"].astype(np.float64)
+        norm = K1 * (1 - B + B * postings["length"] / (n_terms / n_chunks))
+        chunk_ids = postings["chunk"]
+        size = int(chunk_ids.max()) + 1
+        scores = np.bincount(chunk_ids, weights=weight * (tf * (K1 + 1) / (tf + norm)), minlength=size)
+        matched = np.flatnonzero(np.bincount(chunk_ids, minlength=size))
+        best = scores[matched]
+        if len(matched) > k:  # keep the k best, and everything tied with the k-th
+            kth = np.partition(best, len(best) - k)[len(best) - k]
+            matched, best = matched[best >= kth], best[best >= kth]
+        order = np.lexsort((matched, -best))[:k]
+        return [(int(matched[i]), float(best[i])) for i in order]
+
+    def check(self, chunks: list[tuple[int, str]]) -> list[str]:
+        """Compare the index with the chunks' stored terms; the differences, in words.
+
+        Each chunk not pending must have a posting for each of its terms, with its count and the
+        chunk's length (checked through per-chunk sums of term hashes); no posting may name a
+        chunk that does not exist or is pending; and each term's postings must add up to its
+        document frequency.
+        """
+        problems = []
+        pending = {i for (i,) in self.conn.execute("SELECT chunk_id FROM pending_chunks")}
+        size = max([chunk_id for chunk_id, _ in chunks], default=0) + 1
+        expected = np.zeros((3, size))
+        for chunk_id, stored in chunks:
+            if chunk_id in pending:
+                continue
+            words = stored.split()
+            tfs = Counter(words)
+            expected[:, chunk_id] = (
+                len(tfs),
+                len(tfs) * len(words),
+                sum(_hash(t) * tf for t, tf in tfs.items()),
+            )
+        found = np.zeros((3, size))
+        df: Counter[str] = Counter()
+        for term, data in self.conn.execute("SELECT term, data FROM postings"):
+            block = np.frombuffer(data, dtype=POSTING)
+            df[term] += len(block)
+            if int(block["chunk"].max()) >= size:
+                problems.append(f"the index names chunks that do not exist (term {term!r})")
+                continue
+            found += [
+                np.bincount(block["chunk"], minlength=size),
+                np.bincount(block["chunk"], weights=block["length"], minlength=size),
+                np.bincount(block["chunk"], weights=block["tf"] * float(_hash(term)), minlength=size),
+            ]
+        wrong = np.flatnonzero((found != expected).any(axis=0))
+        if len(wrong):
+            problems.append(
+                f"the index does not match the terms of {len(wrong)} chunks"
+                f" (first: {wrong[:5].tolist()})"
+            )
+        stored = dict(self.conn.execute("SELECT term, df FROM term_stats").fetchall())
+        if stored != dict(df):
+            differ = sum(1 for t in stored.keys() | df.keys() if stored.get(t) != df.get(t))
+            problems.append(f"{differ} terms' postings do not match their document frequency")
+        return problems
 
 
-class _Scorer:
-    """Exact BM25 scores of candidate chunks, from their stored terms."""
-
-    def __init__(self, conn: sqlite3.Connection, weights: dict[str, float], avgdl: float):
-        self.conn = conn
-        self.weights = weights
-        self.avgdl = avgdl
-        self.scores: dict[int, float] = {}
-
-    def add(self, chunk_ids: list[int]) -> None:
-        """Score the chunks not scored yet."""
-        new = [i for i in chunk_ids if i not in self.scores]
-        if not new:
-            return
-        marks = ",".join("?" * len(new))
-        rows = self.conn.execute(f"SELECT id, terms FROM chunks WHERE id IN ({marks})", new)
-        for chunk_id, stored in rows:
-            self.scores[chunk_id] = self.score(stored)
-
-    def score(self, stored: str) -> float:
-        """BM25 of one chunk given its stored terms (space-separated)."""
-        padded = f" {stored} ".replace(" ", "  ")  # so that repeated terms don't share a space
-        length = stored.count(" ") + 1 if stored else 0
-        norm = K1 * (1 - B + B * length / self.avgdl)
-        total = 0.0
-        for term, weight in self.weights.items():
-            tf = padded.count(f" {term} ")
-            if tf:
-                total += weight * tf * (K1 + 1) / (tf + norm)
-        return total
-
-    def top(self, k: int) -> list[tuple[int, float]]:
-        """The k best scored so far, best first (ties by chunk id)."""
-        return heapq.nsmallest(k, self.scores.items(), key=lambda hit: (-hit[1], hit[0]))
+def _hash(term: str) -> int:
+    """A stable 20-bit hash of a term (sums of them stay exact in floating point)."""
+    return zlib.crc32(term.encode()) & 0xFFFFF

@@ -1,16 +1,16 @@
 """Article store: the one module that opens SQLite. Articles, their chunks and the BM25 index.
 
 One SQLite file managed with sqlite-utils, in WAL mode. Adding or removing an article is one
-transaction covering the article row, its chunk rows and their full-text index entries (kept in step
-by triggers), so the collection is never half-updated, even if the process is killed mid-way.
+transaction covering the article row, its chunk rows and their BM25 index entries (``index.bm25``),
+so the collection is never half-updated, even if the process is killed mid-way.
 The schema is created and migrated on open; ``PRAGMA user_version`` records its version.
 The questions people ask and their 👍/👎 feedback are kept beside the articles (schema 2).
 Chunk embeddings, computed outside ``index/`` and stored as bytes, are deleted with their chunk
-(schema 3).
+(schema 3). Schema 4 replaced the FTS5 table of schema 1 with ``index.bm25``'s postings.
 """
 
 import hashlib
-from collections import Counter
+import logging
 import re
 import sqlite3
 import threading
@@ -21,15 +21,18 @@ from pathlib import Path
 
 import sqlite_utils
 
+from index import bm25
 from index.analysis import terms
 from index.bm25 import ChunkIndex
 from index.chunking import chunk_text
 
+log = logging.getLogger(__name__)
+
 #: Articles longer than this many characters of text are refused.
 MAX_TEXT_CHARS = 2_000_000
 MAX_TITLE_CHARS = 300
-SCHEMA_VERSION = 3
-#: The FTS5 tokenizer sees our analyser's terms joined by spaces and must split them back unchanged.
+SCHEMA_VERSION = 4
+#: Schema 1's FTS5 tokenizer: it saw our analyser's terms joined by spaces.
 FTS_TOKENIZE = "unicode61 remove_diacritics 0"
 
 
@@ -220,8 +223,17 @@ def _migrate_to_3(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migrate_to_4(db: sqlite_utils.Database) -> None:
+    # postings blocks scored with numpy instead of FTS5, built from the stored terms
+    if db["chunks"].count:
+        log.info("rebuilding the search index of %s chunks (once, for this version)", db["chunks"].count)
+    db["chunks"].disable_fts()
+    db.executescript(bm25.SCHEMA)
+    ChunkIndex(db.conn).rebuild(db.execute("SELECT id, terms FROM chunks"))
+
+
 #: MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3]
+MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4]
 
 
 class Store:
@@ -253,8 +265,9 @@ class Store:
                 self.db.execute("PRAGMA synchronous = NORMAL")
             self.index = ChunkIndex(conn)
             for target in range(version, SCHEMA_VERSION):
-                MIGRATIONS[target](self.db)
-                self.db.execute(f"PRAGMA user_version = {target + 1}")
+                with self.db.atomic():
+                    MIGRATIONS[target](self.db)
+                    self.db.execute(f"PRAGMA user_version = {target + 1}")
         except BaseException:
             conn.close()
             raise
@@ -375,7 +388,9 @@ class Store:
             for row in rows:
                 row["article_id"] = article_id
             self.db["chunks"].insert_all(rows)
-            self.index.count_terms([row["terms"] for row in rows], +1)
+            self.index.add(
+                [i for (i,) in self.db.execute("SELECT id FROM chunks WHERE article_id = ?", [article_id])]
+            )
         return article_id
 
     def remove_article(self, article_id: int) -> ArticleInfo:
@@ -386,10 +401,11 @@ class Store:
         with self.lock:
             info = self.get_article_info(article_id)
             with self.db.atomic():
-                stored = self.db.execute(
-                    "SELECT terms FROM chunks WHERE article_id = ?", [article_id]
-                ).fetchall()
-                self.index.count_terms([terms for (terms,) in stored], -1)
+                self.index.remove(
+                    self.db.execute(
+                        "SELECT id, terms FROM chunks WHERE article_id = ?", [article_id]
+                    ).fetchall()
+                )
                 self.db.execute("DELETE FROM chunks WHERE article_id = ?", [article_id])
                 self.db.execute("DELETE FROM articles WHERE id = ?", [article_id])
             return info
@@ -467,8 +483,8 @@ class Store:
     def verify(self) -> list[str]:
         """Check the collection's consistency; the problems found, in words (empty when sound).
 
-        SQLite's integrity check, FTS5's check of the index against the chunk rows, no article
-        without chunks, no chunk without its article, and the counts kept for BM25 (chunks, terms,
+        SQLite's integrity check, no article without chunks, no chunk without its article, the BM25
+        index against the chunks' stored terms, and the counts kept for BM25 (chunks, terms,
         document frequencies) equal to a recount.
         """
         problems = []
@@ -477,10 +493,6 @@ class Store:
             status = db.execute("PRAGMA integrity_check").fetchone()[0]
             if status != "ok":
                 problems.append(f"SQLite integrity check: {status}")
-            try:
-                db.execute("INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('integrity-check', 1)")
-            except sqlite3.DatabaseError as error:
-                problems.append(f"the full-text index does not match the chunks: {error}")
             bare = db.execute(
                 "SELECT id FROM articles WHERE id NOT IN (SELECT article_id FROM chunks)"
             ).fetchall()
@@ -491,15 +503,11 @@ class Store:
             ).fetchone()[0]
             if orphans:
                 problems.append(f"{orphans} chunks belong to no article")
-            rows = db.execute("SELECT terms FROM chunks").fetchall()
-            counted = (len(rows), sum(len(terms.split()) for (terms,) in rows))
+            rows = db.execute("SELECT id, terms FROM chunks").fetchall()
+            counted = (len(rows), sum(len(terms.split()) for _, terms in rows))
             if tuple(self.index.stats()) != counted:
                 problems.append(f"index statistics {tuple(self.index.stats())} != recount {counted}")
-            recount = Counter(t for (terms,) in rows for t in set(terms.split()))
-            stored = dict(db.execute("SELECT term, df FROM term_stats").fetchall())
-            if stored != dict(recount):
-                wrong = sum(1 for t in stored.keys() | recount.keys() if stored.get(t) != recount.get(t))
-                problems.append(f"{wrong} terms have a wrong document frequency")
+            problems += self.index.check(rows)
         return problems
 
     def record_question(

@@ -278,7 +278,7 @@ def test_check_reports_a_sound_collection_and_fails_on_damage(tmp_path):
     sound = runner.invoke(cli, ["--db", str(db), "check"])
     assert sound.exit_code == 0 and "index consistent" in sound.output
     with Store(db) as store:
-        store.db.execute("DELETE FROM chunks_fts_docsize")  # the index loses its document sizes
+        store.db.executescript("DELETE FROM postings; DELETE FROM pending_chunks")  # index lost
     damaged = runner.invoke(cli, ["--db", str(db), "check"])
     assert damaged.exit_code == 1 and "problem:" in damaged.stderr
 

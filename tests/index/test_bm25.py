@@ -1,4 +1,4 @@
-"""BM25 over FTS5: equal to rank-bm25's BM25Okapi on the same terms, incremental and persistent."""
+"""The BM25 index: equal to rank-bm25's BM25Okapi on the same terms, incremental and persistent."""
 
 import random
 
@@ -56,6 +56,9 @@ def test_corpus_has_the_cases_that_matter(corpus):
     assert n >= 2500
     assert store.index.document_frequencies([TOPIC])[TOPIC] > n / 2  # negative idf
     assert peer.idf[TOPIC] == pytest.approx(bm25.EPSILON * peer.average_idf)
+    # chunks in blocks and chunks still pending (read from their rows) are both compared
+    pending = store.db.execute("SELECT count(*) FROM pending_chunks").fetchone()[0]
+    assert 0 < pending < n and store.db.execute("SELECT count(*) FROM postings").fetchone()[0]
 
 
 def test_scores_equal_bm25okapi_for_every_matching_chunk(corpus):
@@ -77,16 +80,51 @@ def test_top10_order_agrees_with_bm25okapi(corpus):
         assert [chunk_id for chunk_id, _ in ours] == [chunk_id for chunk_id, _ in theirs], query
 
 
-def test_threshold_search_is_exact_whichever_terms_count_as_cheap(corpus, monkeypatch):
-    store, peer, ids, queries = corpus
-    expected = {tuple(q): store.search_chunks(q, 10) for q in queries[:25]}
-    for cheap in (1, 50, 10**9):
-        monkeypatch.setattr(bm25, "CHEAP_CHUNKS", cheap)
-        monkeypatch.setattr(bm25, "CHEAP_SHARE", 0.0)
-        for query in queries[:25]:
-            got = store.search_chunks(query, 10)
-            assert [c for c, _ in got] == [c for c, _ in expected[tuple(query)]]
-            assert [s for _, s in got] == pytest.approx([s for _, s in expected[tuple(query)]])
+def test_each_term_keeps_few_blocks_however_many_articles_hold_it(corpus):
+    store, _, ids, _ = corpus
+    per_level = store.db.execute(
+        "SELECT term, level, count(*) FROM postings GROUP BY term, level"
+    ).fetchall()
+    assert max(count for _, _, count in per_level) < bm25.FANOUT
+    topic_blocks = sum(count for term, _, count in per_level if term == TOPIC)
+    assert topic_blocks < 2 * bm25.FANOUT  # in ~2,000 chunks of 640 articles
+    assert store.index.document_frequencies([TOPIC])[TOPIC] > len(ids) / 2
+
+
+def test_scores_stay_exact_after_removing_articles_from_merged_blocks(tmp_path):
+    rng = random.Random(11)
+    vocab = sorted({"".join(rng.choices("abcdefghijklmnoprstuvwy", k=rng.randint(3, 8))) for _ in range(300)})
+    with Store(tmp_path / "removals.db") as store:
+        articles = [
+            store.add_article(title=f"A{i}", text="  ".join(_sentence(rng, vocab) for _ in range(6)))
+            for i in range(120)
+        ]
+        for article in articles[::3]:
+            store.remove_article(article.id)
+        assert store.verify() == []
+        rows = store.db.execute("SELECT id, terms FROM chunks ORDER BY id").fetchall()
+        ids = [chunk_id for chunk_id, _ in rows]
+        peer = BM25Okapi([stored.split() for _, stored in rows], k1=bm25.K1, b=bm25.B)
+        for query in [[TOPIC], vocab[:3], vocab[100:104] + [TOPIC], [vocab[7]]]:
+            theirs = _peer_ranking(peer, ids, query)
+            ours = store.search_chunks(query, len(ids))
+            assert [c for c, _ in ours] == [c for c, _ in theirs], query
+            assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], abs=1e-6)
+
+
+def test_new_chunks_score_the_same_before_and_after_their_postings_are_written(store):
+    texts = ["The tram reached the harbour at dawn.", "A tram and a bus met at the harbour.",
+             "Buses only, no trams, in the old town.", "The harbour froze in 1963."]
+    for text in texts:
+        store.add_article(title=text[:12], text=text)
+    queries = [["tram"], ["harbour", "bus"], ["1963", "town", "tram"]]
+    pending = [store.search_chunks(q, 10) for q in queries]
+    assert store.db.execute("SELECT count(*) FROM pending_chunks").fetchone()[0] == 4
+    with store.db.atomic():
+        store.index.flush()
+    assert store.db.execute("SELECT count(*) FROM pending_chunks").fetchone()[0] == 0
+    assert [store.search_chunks(q, 10) for q in queries] == pending
+    assert store.verify() == []
 
 
 def test_a_term_in_most_chunks_still_counts(corpus):

@@ -5,13 +5,15 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 import sqlite_utils
 
 from index.analysis import question_terms
-from index.bm25 import EmptyIndex
+from index.bm25 import POSTING, EmptyIndex
 from index.store import (
     MAX_TEXT_CHARS,
+    FTS_TOKENIZE,
     SCHEMA_VERSION,
     ArticleNotFound,
     DuplicateArticle,
@@ -33,13 +35,13 @@ HOARD = (
 )
 
 
-def fts_rowids(store: Store, word: str) -> list[int]:
-    """Chunk ids the full-text index itself returns for one word (bypassing the chunks table)."""
+def indexed_chunk_ids(store: Store, word: str) -> list[int]:
+    """Chunk ids the BM25 index itself holds for one word (bypassing the chunks table)."""
     (term,) = question_terms(word)
-    rows = store.db.execute(
-        "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", [f'"{term}"']
-    ).fetchall()
-    return [row[0] for row in rows]
+    with store.db.atomic():
+        store.index.flush()  # pending chunks are read from the chunks table: write their postings
+    rows = store.db.execute("SELECT data FROM postings WHERE term = ?", [term]).fetchall()
+    return sorted(int(c) for (data,) in rows for c in np.frombuffer(data, dtype=POSTING)["chunk"])
 
 
 def hits(store: Store, question: str) -> list[int]:
@@ -195,7 +197,7 @@ def assert_only_hoard_is_stored(store: Store, hoard_id: int) -> None:
     assert store.db.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
     chunk_articles = {row[0] for row in store.db.execute("SELECT article_id FROM chunks")}
     assert chunk_articles == {hoard_id}
-    assert fts_rowids(store, "tram") == [] and fts_rowids(store, "fourteen") == []
+    assert indexed_chunk_ids(store, "tram") == [] and indexed_chunk_ids(store, "fourteen") == []
     assert set(hits(store, "riverside tram fourteen stops")) <= {hoard_id}
     assert hits(store, "silver coins") and set(hits(store, "silver coins")) == {hoard_id}
 
@@ -272,7 +274,7 @@ def test_process_killed_mid_add_leaves_nothing_behind(db_path):
 def test_remove_deletes_chunks_and_their_index_entries(store):
     tram = store.add_article(title="Tram", text=TRAM)
     hoard = store.add_article(title="Coins", text=HOARD)
-    assert fts_rowids(store, "tram")
+    assert indexed_chunk_ids(store, "tram")
     assert hits(store, "riverside tram")[0] == tram.id
 
     store.remove_article(tram.id)
@@ -280,7 +282,7 @@ def test_remove_deletes_chunks_and_their_index_entries(store):
     assert store.db.execute("SELECT count(*) FROM chunks WHERE article_id = ?", [tram.id]).fetchone()[
         0
     ] == 0
-    assert fts_rowids(store, "tram") == [] and fts_rowids(store, "fourteen") == []
+    assert indexed_chunk_ids(store, "tram") == [] and indexed_chunk_ids(store, "fourteen") == []
     assert store.index.document_frequencies(question_terms("tram fourteen")) == {}
     assert tram.id not in hits(store, "riverside tram fourteen stops")
     assert hits(store, "silver coins")[0] == hoard.id
@@ -323,6 +325,28 @@ def test_reopening_does_not_migrate_again(db_path):
         assert store.counts()["articles"] == 1
 
 
+def test_a_schema_3_collection_moves_from_fts5_to_postings(db_path):
+    with Store(db_path) as store:
+        store.add_article(title="Tram", text=TRAM)
+        store.add_article(title="Coins", text=HOARD)
+        before = store.search_chunks(question_terms("tram stops silver coins"), 10)
+        # back to schema 3: the chunks' terms in an FTS5 table kept by triggers, no postings
+        store.db.execute("DROP TABLE postings")
+        store.db.execute("DROP TABLE pending_chunks")
+        store.db["chunks"].enable_fts(["terms"], create_triggers=True, tokenize=FTS_TOKENIZE)
+        store.db["chunks"].populate_fts(["terms"])
+        store.db.execute("PRAGMA user_version = 3")
+    with Store(db_path) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert not store.db["chunks"].detect_fts()
+        assert not store.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                    " AND sql LIKE '%chunks_fts%'").fetchall()
+        assert store.search_chunks(question_terms("tram stops silver coins"), 10) == before
+        assert store.verify() == []
+        store.add_article(title="More", text="The tram depot at Quay Street got a new roof.")
+        assert store.verify() == []
+
+
 def test_missing_folder_is_created(tmp_path):
     with Store(tmp_path / "new" / "folder" / "qabot.db") as store:
         store.add_article(title="Tram", text=TRAM)
@@ -348,12 +372,16 @@ def test_verify_finds_a_sound_collection_sound(store):
 
 def test_verify_names_each_kind_of_damage(store):
     store.add_article(title="Tram", text=TRAM)
-    store.db.execute("INSERT INTO chunks_fts (rowid, terms) VALUES (999, 'phantom words')")
+    phantom = np.array([(999, 1, 2)], dtype=POSTING).tobytes()
+    store.db.execute(
+        "INSERT INTO postings (term, level, first, last, n, data) VALUES ('phantom', 0, 999, 999, 1, ?)",
+        [phantom],
+    )
     store.db.execute("UPDATE term_stats SET df = df + 3 WHERE term = 'tram'")
     store.db.execute(
         "INSERT INTO articles (title, text, content_hash, added_at) VALUES ('Bare', 'x', 'h', 'now')"
     )
     problems = " | ".join(store.verify())
-    assert "full-text index" in problems
+    assert "chunks that do not exist" in problems
     assert "document frequency" in problems
     assert "without chunks" in problems
