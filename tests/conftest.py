@@ -1,12 +1,18 @@
 """Shared fixtures: a real SQLite store in a temp dir, and the sample collection loaded into one."""
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# what the code caches (the reader's "hub unreachable" note, Hugging Face files) stays in the run
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="qabot-tests-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 from index.ingest import import_path  # noqa: E402
 from index.store import Store  # noqa: E402
