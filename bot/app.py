@@ -207,9 +207,7 @@ def run(settings: Settings) -> None:
         handler.addFilter(_HideToken(settings.telegram_token))
     store = Store(settings.db)
     try:
-        reader = load_reader(
-            settings.qa_model, quantize=settings.quantize, use_encoder=settings.encoder == "auto"
-        )
+        reader = load_reader(settings.qa_model, **settings.reader_options())
         encoder = load_encoder(settings.encoder == "auto")
         if encoder is not None and embed_missing(store, encoder):
             log.info("stored the embeddings of chunks added without them")

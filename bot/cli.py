@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from bot.config import Settings
 from index.bm25 import EmptyIndex
@@ -47,7 +48,13 @@ def _echo_json(value) -> None:
 @click.pass_context
 def cli(ctx: click.Context, db: str | None) -> None:
     """Answer questions from a collection of articles, in Telegram or in the terminal."""
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}={e['input']!r}: {e['msg']}" for e in error.errors()
+        )
+        raise click.ClickException(f"invalid setting {problems} (see .env.example)") from None
     if db:
         settings = settings.model_copy(update={"db": db})
     ctx.obj = {"settings": settings}
@@ -207,9 +214,7 @@ def _reader(ctx: click.Context):
     from retrieval.loading import load_reader
 
     settings = _settings(ctx)
-    return load_reader(
-        settings.qa_model, quantize=settings.quantize, use_encoder=settings.encoder == "auto"
-    )
+    return load_reader(settings.qa_model, **settings.reader_options())
 
 
 @cli.command()

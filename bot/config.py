@@ -28,9 +28,25 @@ class Settings(BaseSettings):
     webhook_port: int = Field(8443, alias="QABOT_WEBHOOK_PORT")
     qa_model: str = Field(DEFAULT_QA_MODEL, alias="QABOT_QA_MODEL")
     quantize: Literal["none", "int8"] = Field("none", alias="QABOT_QUANTIZE")
+    #: how far the best span's logits must beat the model's null logit; None: the reader's tuned value
+    no_answer_threshold: float | None = Field(None, alias="QABOT_NO_ANSWER_THRESHOLD")
     encoder: Literal["auto", "off"] = Field("auto", alias="QABOT_ENCODER")
     workers: int = Field(2, ge=1, le=16, alias="QABOT_WORKERS")
     log_level: str = Field("INFO", alias="QABOT_LOG_LEVEL")
+
+    @field_validator("no_answer_threshold", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value):
+        """An empty ``QABOT_NO_ANSWER_THRESHOLD=`` keeps the reader's own threshold."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def reader_options(self) -> dict:
+        """Keyword arguments for ``retrieval.loading.load_reader`` besides the model."""
+        return {
+            "quantize": self.quantize,
+            "use_encoder": self.encoder == "auto",
+            "no_answer_threshold": self.no_answer_threshold,
+        }
 
     @field_validator("admin_ids", mode="before")
     @classmethod

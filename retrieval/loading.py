@@ -42,18 +42,29 @@ def sentence_reader(*, use_encoder: bool = True) -> SentenceReader:
     return SentenceReader(encoder=load_encoder(use_encoder))
 
 
-def load_reader(model: str, *, quantize: str = "none", use_encoder: bool = True):
+def load_reader(
+    model: str,
+    *,
+    quantize: str = "none",
+    use_encoder: bool = True,
+    no_answer_threshold: float | None = None,
+):
     """The span reader for ``model`` (a hub id or a local folder), warmed up; or the sentence reader.
 
     :param model: hub id or local directory of an extractive QA model, or ``"sentence"``.
     :param quantize: ``"int8"`` for dynamic int8 quantisation of the model's linear layers.
     :param use_encoder: let the sentence reader use the all-MiniLM-L6-v2 encoder if installed.
+    :param no_answer_threshold: the span reader's no-answer threshold (None: its tuned default).
     """
     if model != SENTENCE:
         try:
-            from retrieval.reader import ExtractiveReader
+            from retrieval.reader import DEFAULT_NO_ANSWER_THRESHOLD, ExtractiveReader
 
-            reader = ExtractiveReader(model, quantize=quantize)
+            if no_answer_threshold is None:
+                no_answer_threshold = DEFAULT_NO_ANSWER_THRESHOLD
+            reader = ExtractiveReader(
+                model, quantize=quantize, no_answer_threshold=no_answer_threshold
+            )
             reader.warm_up()
             return reader
         except (ImportError, OSError, ValueError, RuntimeError) as error:

@@ -46,7 +46,7 @@ first Wikipedia articles (1,407 questions) and reports on the other five (1,959 
   unanswerable question and its null logit is a weak signal (as its README warns), so the bar is
   high and it declines many answerable questions. A SQuAD 2.0 model such as the default
   ``deepset/tinyroberta-squad2`` is trained to put the null logit above the spans when there is no
-  answer; it could not be downloaded here to tune, so pass its own ``no_answer_threshold``
+  answer; it could not be downloaded here to tune, so set its own threshold (``QABOT_NO_ANSWER_THRESHOLD``)
   (SQuAD 2.0 readers commonly use a margin near 0) when it is measured.
 * The windows read better than the whole passages, not only faster: the top span's answerable F1
   is 66.2 from the windows and 61.3 from the whole passages (held out, same model).

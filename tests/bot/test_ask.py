@@ -23,7 +23,7 @@ def qabot(monkeypatch, tmp_path, db_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("QABOT_ENCODER", "off")
-    for name in ("QABOT_DB", "QABOT_QA_MODEL", "QABOT_QUANTIZE"):
+    for name in ("QABOT_DB", "QABOT_QA_MODEL", "QABOT_QUANTIZE", "QABOT_NO_ANSWER_THRESHOLD"):
         monkeypatch.delenv(name, raising=False)
     runner = CliRunner()
 
@@ -97,6 +97,23 @@ def test_ask_plain_text_no_answer_shows_the_closest_passages(sample):
     result = sample("ask", "What is the boiling point of liquid nitrogen?", QABOT_QA_MODEL=str(MINILM_SQUAD))
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(NO_ANSWER)
+
+
+def test_the_no_answer_threshold_setting_reaches_the_span_reader(sample, tmp_path):
+    from tests.seeded_model import build_seeded_qa_model
+
+    model, tokenizer = build_seeded_qa_model()
+    folder = tmp_path / "seeded-qa"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    ask = lambda threshold: asked(sample(  # noqa: E731
+        "ask", PUTIN, "--json", QABOT_QA_MODEL=str(folder), QABOT_NO_ANSWER_THRESHOLD=threshold
+    ))
+    assert ask("-inf")["answers"] and ask("-inf")["reader"] == "span"
+    assert ask("inf") == {"question": PUTIN, "reader": "span", "no_answer": True, "answers": []}
+    refused = sample("ask", PUTIN, QABOT_NO_ANSWER_THRESHOLD="high")
+    assert refused.exit_code == 1 and refused.stdout == "" and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith("Error: invalid setting QABOT_NO_ANSWER_THRESHOLD='high'")
 
 
 def test_ask_on_an_empty_collection_is_refused(qabot):
