@@ -41,9 +41,11 @@ K1 = 1.2
 B = 0.75
 #: rank-bm25's epsilon: floored terms get this fraction of the vocabulary's mean idf.
 EPSILON = 0.25
-#: One posting: chunk id, term frequency in the chunk, chunk length in terms (chunks hold at most
-#: a few hundred terms: index.chunking caps them in words).
+#: One posting: chunk id, term frequency in the chunk, chunk length in terms.
 POSTING = np.dtype([("chunk", "<u4"), ("tf", "<u2"), ("length", "<u2")])
+#: Chunks hold a few hundred terms (index.chunking caps them in words); the store refuses an
+#: article with a chunk of more (65,535: a "word" of thousands of digits or symbols can make them).
+MAX_CHUNK_TERMS = int(np.iinfo(POSTING["length"]).max)
 #: This many blocks of one term at one level are merged into one block of the next level.
 FANOUT = 8
 #: New chunks are indexed in batches of at least this many (queries read pending ones directly).

@@ -321,7 +321,8 @@ class Store:
         :param site: the publication or web site name.
         :param published: publication date, YYYY-MM-DD.
         :param added_by: who added it (e.g. ``telegram:12345`` or ``cli``).
-        :raises InvalidArticle: empty title or text, text over MAX_TEXT_CHARS, bad date.
+        :raises InvalidArticle: empty title or text, text over MAX_TEXT_CHARS, a chunk of more
+            than ``index.bm25.MAX_CHUNK_TERMS`` terms, bad date.
         :raises DuplicateArticle: same URL or same normalised text already stored.
         """
         title = " ".join(title.split())[:MAX_TITLE_CHARS]
@@ -345,6 +346,12 @@ class Store:
             }
             for c in chunks
         ]
+        longest = max(row["terms"].count(" ") + 1 for row in rows)
+        if longest > bm25.MAX_CHUNK_TERMS:
+            raise InvalidArticle(
+                f"a passage of the article makes {longest:,} search terms;"
+                f" at most {bm25.MAX_CHUNK_TERMS:,} can be indexed"
+            )
         added_at = datetime.now(UTC).isoformat(timespec="seconds")
         with self.lock:
             duplicate = self.find_duplicate(url=url, text=text)

@@ -168,12 +168,13 @@ def test_different_text_is_not_a_duplicate(store):
         ({"title": "Tram", "text": ""}, "no text"),
         ({"title": "Tram", "text": " \n\n  "}, "no text"),
         ({"title": "Tram", "text": "x" * (MAX_TEXT_CHARS + 1)}, "limit"),
+        ({"title": "Halves", "text": "½" * 70_000}, "at most 65,535"),  # NFKC: 1⁄2 1⁄2 ...
         ({"title": "Tram", "text": TRAM, "published": "yesterday"}, "YYYY-MM-DD"),
         ({"title": "Tram", "text": TRAM, "published": "2024-13-45"}, "YYYY-MM-DD"),
         ({"title": "Tram", "text": TRAM, "published": "02/03/2024"}, "YYYY-MM-DD"),
     ],
     ids=[
-        "empty-title", "blank-title", "empty-text", "blank-text", "text-too-long",
+        "empty-title", "blank-title", "empty-text", "blank-text", "text-too-long", "too-many-terms",
         "date-in-words", "impossible-date", "date-in-other-format",
     ],
 )
@@ -182,6 +183,15 @@ def test_invalid_article_is_refused_and_nothing_stored(store, fields, reason):
         store.add_article(**fields)
     assert store.counts() == {"articles": 0, "chunks": 0}
     assert store.list_articles() == []
+
+
+def test_an_article_refused_for_its_terms_leaves_later_adds_working(store):
+    with pytest.raises(InvalidArticle):
+        store.add_article(title="Halves", text="½" * 70_000)
+    for i in range(70):  # enough to write the pending chunks into the index
+        store.add_article(title=f"Tram {i}", text=f"{TRAM}\nDeparture {i}.")
+    assert store.db.execute("SELECT count(*) FROM postings").fetchone()[0]
+    assert store.verify() == []
 
 
 def test_published_timestamp_is_stored_as_a_date(store):
