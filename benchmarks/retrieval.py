@@ -8,7 +8,8 @@ words, a few topic words found in most chunks, the way "Putin" is in a collectio
 through ``Store.add_article``, then times, for ours and for the peer fed with the very same terms
 and k1 = 1.2, b = 0.75: query latency (top 10), adding one article
 (ours: ``Store.add_article``, chunking included; the peer: rebuilding ``BM25Okapi``), and cold open
-(a new ``Store`` on the file, then its first query). FTS5, the engine the index replaced, is
+(a new ``Store`` on the file, then its first query), and how many of the peer's top 10 are ours
+(equal scores ordered by chunk id on both sides). FTS5, the engine the index replaced, is
 timed on the same terms too (``ORDER BY rank`` of an OR query in an in-memory FTS5 table: its own
 bm25(), without the negative-idf floor, so for speed only). Prints ``RESULT {json}`` last.
 """
@@ -193,6 +194,7 @@ def _peer(rows, queries, ours_top, corpus) -> dict:
         top = np.argpartition(-scores, K)[:K]
         top = top[np.argsort(-scores[top])]
         peer_ms.append((time.perf_counter() - started) * 1000)
+        top = np.lexsort((ids, -scores))[:K]  # for agreement, equal scores ordered by id as ours are
         theirs = set(ids[top][scores[top] > 0].tolist())
         agreement.append(len(theirs & set(ours)) / max(len(theirs), 1))
     print(f"rank-bm25: query p50 {percentile(peer_ms, 50):.1f} ms; build {build_ms:.0f} ms", file=sys.stderr)
