@@ -1,9 +1,12 @@
 """Fetching article pages for ingestion: http(s) only, public addresses only, capped in size and time.
 
-Every hop of a redirect is checked again, and host names are resolved and refused when any address
-they resolve to is private, loopback, link-local or otherwise not public, unless the caller allows
-private addresses (the ``QABOT_ALLOW_PRIVATE_URLS`` setting: an intranet, or tests on 127.0.0.1).
-The size cap is enforced while the body streams in, and the timeout covers the whole fetch.
+Every hop of a redirect is checked again. The host of each connection is resolved once, at the
+moment of connecting, and refused when any address it resolves to is private, loopback, link-local
+or otherwise not public; the connection then goes to the address that was checked, so a host cannot
+answer a public address to the check and a private one to the connection (DNS rebinding). The
+caller may allow private addresses (the ``QABOT_ALLOW_PRIVATE_URLS`` setting: an intranet, or
+tests on 127.0.0.1). The size cap is enforced while the body streams in, and the timeout covers the
+whole fetch.
 """
 
 import ipaddress
@@ -12,6 +15,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 MAX_BYTES = 5_000_000
@@ -35,33 +39,59 @@ class Page:
     charset: str | None = None
 
 
-def check_url(url: str, *, allow_private: bool = False) -> None:
-    """Refuse a URL that is not http(s) or whose host is not a public address.
+def check_url(url: str) -> None:
+    """Refuse a URL that is not http(s) or has no host.
 
-    :param allow_private: accept private, loopback and link-local addresses too.
     :raises FetchError: with the reason.
     """
     try:
         parts = urlsplit(url)
-        port = parts.port
+        parts.port  # reading the port raises ValueError when it is not a number in range
     except ValueError as error:  # a bad port or a broken [IPv6] host
         raise FetchError(f"{url} is not a valid URL ({error})") from None
     if parts.scheme not in {"http", "https"}:
         raise FetchError(f"only http and https URLs can be added, not {parts.scheme or 'this'}:")
     if not parts.hostname:
         raise FetchError("the URL has no host name")
-    if allow_private:
-        return
+
+
+def public_address(host: str, port: int) -> str:
+    """The address to connect to for ``host``: resolved once, refused unless every address is public.
+
+    :raises FetchError: the host cannot be resolved, or resolves to a private or local address.
+    """
     try:
-        infos = socket.getaddrinfo(parts.hostname, port or 80, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
-        raise FetchError(f"the host {parts.hostname} could not be found") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        raise FetchError(f"the host {host} could not be found") from None
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    for address in addresses:
         if not address.is_global:
-            raise FetchError(
-                f"{parts.hostname} is a private or local address ({address}); refused for safety"
-            )
+            raise FetchError(f"{host} is a private or local address ({address}); refused for safety")
+    return str(addresses[0])
+
+
+class _PublicOnly(httpcore.SyncBackend):
+    """Opens connections only to public addresses, to the very address it checked."""
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        return super().connect_tcp(
+            public_address(host, port),
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+
+
+class _PublicOnlyTransport(httpx.HTTPTransport):
+    """httpx's transport with its connection pool connecting through ``_PublicOnly``."""
+
+    def __init__(self):
+        super().__init__(trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False), network_backend=_PublicOnly()
+        )
 
 
 def fetch(
@@ -81,10 +111,13 @@ def fetch(
     """
     deadline = time.monotonic() + timeout
     with httpx.Client(
-        follow_redirects=False, headers={"User-Agent": USER_AGENT}, trust_env=False
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+        trust_env=False,
+        transport=None if allow_private else _PublicOnlyTransport(),
     ) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            check_url(url, allow_private=allow_private)
+            check_url(url)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise FetchError(f"fetching {url} took longer than {timeout:g} s")

@@ -1,8 +1,10 @@
 """index/ingest.py and index/fetch.py: URLs, files, folders and JSONL become articles, or are refused."""
 
 import json
+import socket
 from pathlib import Path
 
+import httpcore
 import pytest
 
 import index.fetch
@@ -95,20 +97,43 @@ def test_redirect_to_another_port_is_followed_when_private_addresses_are_allowed
 
 def test_every_redirect_hop_is_checked(store, pages, monkeypatch):
     """A page that is allowed (as if public) redirecting to a private address is refused."""
-    real_check = index.fetch.check_url
-    allowed = pages.url("/to-private")
+    real_address = index.fetch.public_address
 
-    def check_url(url, *, allow_private=False):
-        if url == allowed:
-            return
-        real_check(url, allow_private=allow_private)
+    def public_address(host, port):  # the first server counts as public, nothing else does
+        return host if port == pages.port else real_address(host, port)
 
-    monkeypatch.setattr(index.fetch, "check_url", check_url)
+    monkeypatch.setattr(index.fetch, "public_address", public_address)
     with PageServer() as other:
         pages.routes["/to-private"] = redirect_to(other.url("/article"))
         with pytest.raises(IngestError, match="private or local address"):
-            add(store, allowed)
+            add(store, pages.url("/to-private"))
         assert other.requests == []
+    assert_nothing_stored(store)
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(store, pages, monkeypatch):
+    """DNS rebinding: a host that resolves to a public address, then to 127.0.0.1, is not fetched."""
+    real_getaddrinfo = socket.getaddrinfo
+    answers = iter(["93.184.216.34"] + ["127.0.0.1"] * 10)
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == "rebinding.example":
+            return real_getaddrinfo(next(answers), port, *args, **kwargs)
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    connected = []
+
+    def connect_tcp(self, host, port, **kwargs):
+        connected.append((host, port))
+        raise httpcore.ConnectError("no route (test)")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(httpcore.SyncBackend, "connect_tcp", connect_tcp)
+    before = list(pages.requests)
+    with pytest.raises(IngestError, match="could not fetch"):
+        add(store, f"http://rebinding.example:{pages.port}/article")
+    assert connected == [("93.184.216.34", pages.port)]
+    assert pages.requests == before
     assert_nothing_stored(store)
 
 
