@@ -37,8 +37,8 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 ADD_CAPTION = r"(?i)^/add(@\w+)?(\s|$)"
 
 
-class WebhookUnavailable(RuntimeError):
-    """Webhook mode needs python-telegram-bot's webhooks extra (tornado), which is not installed."""
+class WebhookServerError(RuntimeError):
+    """The webhook server could not listen on its port."""
 
 
 class _HideToken(logging.Filter):
@@ -183,7 +183,7 @@ def run(settings: Settings) -> None:
     is stored and confirmed), the worker threads finish, and then the collection is closed.
 
     :raises ValueError: no token in the settings.
-    :raises WebhookUnavailable: a webhook URL is set but the webhooks extra is not installed.
+    :raises WebhookServerError: the webhook server cannot listen on QABOT_WEBHOOK_PORT.
     :raises index.store.SchemaTooNew: the collection was written by a newer qabot.
     """
     from retrieval.embeddings import embed_missing
@@ -191,14 +191,6 @@ def run(settings: Settings) -> None:
 
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-    if settings.webhook_url:
-        try:
-            import tornado  # noqa: F401
-        except ImportError:
-            raise WebhookUnavailable(
-                'QABOT_WEBHOOK_URL needs `pip install "python-telegram-bot[webhooks]"`; '
-                "unset it to use polling"
-            ) from None
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level.upper()
     )
@@ -218,14 +210,20 @@ def run(settings: Settings) -> None:
         gc.collect()
         gc.freeze()
         if settings.webhook_url:
-            application.run_webhook(
-                listen="0.0.0.0",
-                port=settings.webhook_port,
-                url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-                webhook_url=settings.webhook_url,
-                secret_token=webhook_secret(settings.telegram_token),
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            try:
+                application.run_webhook(
+                    listen="0.0.0.0",
+                    port=settings.webhook_port,
+                    url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+                    webhook_url=settings.webhook_url,
+                    secret_token=webhook_secret(settings.telegram_token),
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+            except OSError as error:  # the port is taken, or not ours to open
+                raise WebhookServerError(
+                    f"cannot serve the webhook on port {settings.webhook_port}:"
+                    f" {error.strerror or error} (QABOT_WEBHOOK_PORT)"
+                ) from None
         else:
             application.run_polling(allowed_updates=ALLOWED_UPDATES)
     finally:

@@ -254,19 +254,19 @@ def run(ctx) -> None:
         ctx.exit(2)
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.app import WebhookUnavailable
+    from bot.app import WebhookServerError
     from bot.app import run as run_bot
 
     try:
         run_bot(settings)
     except (sqlite3.DatabaseError, SchemaTooNew) as error:
         raise click.ClickException(f"cannot open the collection {settings.db}: {error}") from None
-    except WebhookUnavailable as error:
-        raise click.ClickException(str(error)) from None
     except InvalidToken:
         raise click.ClickException("Telegram rejected the token in TELEGRAM_BOT_TOKEN; check it with @BotFather") from None
     except NetworkError as error:
         raise click.ClickException(f"cannot reach the Telegram Bot API: {error}") from None
+    except WebhookServerError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @cli.command()

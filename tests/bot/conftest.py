@@ -187,12 +187,12 @@ def qabot_env(server: FakeBotAPI) -> dict[str, str]:
 class QabotRun:
     """``qabot run`` in a subprocess; ``output`` collects what it logs (stdout and stderr)."""
 
-    def __init__(self, server: FakeBotAPI, db, cwd):
+    def __init__(self, server: FakeBotAPI, db, cwd, **env: str):
         self.output: list[str] = []
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from bot.cli import cli; cli()", "--db", str(db), "run"],
             cwd=cwd,
-            env=qabot_env(server),
+            env=qabot_env(server) | env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -210,13 +210,17 @@ class QabotRun:
 
 
 @contextlib.contextmanager
-def qabot_run(server: FakeBotAPI, db, cwd):
-    """Start ``qabot run`` against the fake and wait until it polls; killed if still running at the end."""
+def qabot_run(server: FakeBotAPI, db, cwd, ready: str = "getUpdates", **env: str):
+    """Start ``qabot run`` against the fake and wait until it polls; killed if still running at the end.
+
+    :param ready: the Bot API call that shows it is serving (``setWebhook`` in webhook mode).
+    :param env: settings added to ``qabot_env``'s.
+    """
     mark = server.mark()
-    run = QabotRun(server, db, cwd)
+    run = QabotRun(server, db, cwd, **env)
     try:
         try:
-            server.wait_for("getUpdates", timeout=30, ok=None, since=mark)
+            server.wait_for(ready, timeout=30, ok=None, since=mark)
         except TimeoutError as error:
             raise TimeoutError(f"{error}\nqabot run said:\n{run.log}") from None
         yield run

@@ -5,17 +5,20 @@ import asyncio
 import gc
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
 import time
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from bot.app import build_application
 from bot.cli import NO_TOKEN, cli
 from bot.handlers import GONE, NOT_ADMIN, SOMETHING_WENT_WRONG
+from index.ingest import import_path
 from index.store import Store
 from tests.bot.conftest import (
     ADMIN,
@@ -24,6 +27,7 @@ from tests.bot.conftest import (
     USER,
     bot_settings,
     buttons,
+    qabot_env,
     qabot_run,
     rendered,
     replies,
@@ -31,6 +35,7 @@ from tests.bot.conftest import (
     settled,
     until,
 )
+from tests.conftest import SAMPLE_ARTICLES
 from tests.page_server import TITLE, PageServer, article_html, send
 
 
@@ -456,18 +461,61 @@ def test_qabot_run_without_a_token_exits_2_and_says_what_to_set(tmp_path, monkey
     assert "TELEGRAM_BOT_TOKEN" in NO_TOKEN and ".env" in NO_TOKEN and "qabot console" in NO_TOKEN
 
 
-def test_qabot_run_with_a_webhook_url_but_no_webhook_support_says_what_to_install(tmp_path, monkeypatch):
-    try:
-        import tornado  # noqa: F401
+def test_qabot_run_serves_a_webhook_and_refuses_calls_without_its_secret(server, tmp_path):
+    db = tmp_path / "q.db"
+    with Store(db) as store:
+        import_path(store, SAMPLE_ARTICLES, progress=False)
+    with socket.socket() as probe:  # a free port for the webhook server
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    hook = f"http://127.0.0.1:{port}/telegram-hook"
+    question = server.inject_message("When did Putin last visit Pyongyang?", user_id=777)
+    with qabot_run(
+        server, db, tmp_path, ready="setWebhook",
+        QABOT_WEBHOOK_URL=hook, QABOT_WEBHOOK_PORT=str(port),
+    ) as run:
+        (registered,) = server.calls_for("setWebhook")
+        assert registered.params["url"] == hook and registered.params["secret_token"]
+        secret = registered.params["secret_token"]
+        assert server.token not in secret
 
-        pytest.skip("python-telegram-bot[webhooks] is installed")
-    except ImportError:
-        pass
-    monkeypatch.chdir(tmp_path)
-    env = {"TELEGRAM_BOT_TOKEN": "1:x", "QABOT_WEBHOOK_URL": "https://bot.example/hook"}
-    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "q.db"), "run"], env=env)
-    assert result.exit_code == 1
-    assert 'pip install "python-telegram-bot[webhooks]"' in result.stderr
+        def post(update: dict, token: str | None) -> int:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": token} if token else {}
+            for _ in range(100):  # the server starts listening just after setWebhook
+                try:
+                    return httpx.post(hook, json=update, headers=headers, timeout=5).status_code
+                except httpx.ConnectError:
+                    time.sleep(0.05)
+            raise AssertionError(run.log)
+
+        assert post(question, None) == 403 and post(question, "guess") == 403
+        assert post(question, secret) == 200
+        deadline = time.monotonic() + 20
+        while not server.sent_messages(777):
+            assert time.monotonic() < deadline, run.log
+            time.sleep(0.02)
+        (reply,) = server.sent_messages(777)
+        assert "July 2000" in rendered(reply).text
+        assert run.stop() == 0, run.log
+    assert server.calls_for("getUpdates") == []
+
+
+def test_qabot_run_with_its_webhook_port_taken_says_so(server, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = qabot_env(server) | {
+            "QABOT_WEBHOOK_URL": f"https://bot.example:{port}/hook", "QABOT_WEBHOOK_PORT": str(port),
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", "from bot.cli import cli; cli()", "--db", str(tmp_path / "q.db"), "run"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"Error: cannot serve the webhook on port {port}: Address already in use (QABOT_WEBHOOK_PORT)"
+    )
 
 
 def slow_article(handler) -> None:
