@@ -9,8 +9,10 @@ never needs a rebuild; opening it loads nothing.
 
 Adding. A new chunk is first listed in ``pending_chunks``, and queries read pending chunks' terms
 straight from their rows. Once PENDING_CHUNKS are waiting, the add that reaches it writes their
-postings, one block per term (writing each article's terms into a few hundred places of the
-tables at once costs ten times more than the batch does per article). Blocks are merged the way
+postings, one block per term. (An article's few hundred terms land in as many pages of the tables,
+and SQLite writes each page it touched at commit: about 20 ms per article at 100k chunks when each
+is written at once; a batch shares most of those pages, so most adds cost ~2 ms and the average
+~12 ms, see ``benchmarks/retrieval.py``.) Blocks are merged the way
 log-structured indexes (Lucene, FTS5) merge segments: a block's *level* is its size in powers of
 FANOUT, and FANOUT blocks of one term at one level are merged into one block of the next level, so
 a term keeps at most about (FANOUT - 1) blocks per level and each posting is rewritten about
