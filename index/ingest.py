@@ -171,7 +171,11 @@ def read_source(source: str, *, stdin_text: str | None = None, allow_private: bo
     if scheme and len(scheme) > 1:  # "C:" is a drive letter, not a scheme
         raise IngestError(f"only http and https URLs can be added, not {scheme}:")
     path = Path(source)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as error:  # a name too long for the file system, and the like
+        raise IngestError(f"{source}: {error.strerror or error}") from None
+    if not found:
         raise IngestError(f"{source}: no such file")
     return from_file(path)
 

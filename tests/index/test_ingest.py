@@ -363,6 +363,12 @@ def test_missing_file(store, tmp_path):
         add(store, str(tmp_path / "nope.txt"))
 
 
+def test_a_file_name_too_long_for_the_file_system_is_refused_with_the_reason(store):
+    with pytest.raises(IngestError, match="File name too long"):
+        add(store, "x" * 300)
+    assert_nothing_stored(store)
+
+
 def test_file_over_the_byte_cap_is_refused_before_reading(store, tmp_path, monkeypatch):
     monkeypatch.setattr(index.ingest, "MAX_FILE_BYTES", 100)
     path = write(tmp_path, "long.txt", "Title\n" + BODY)
