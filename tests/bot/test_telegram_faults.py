@@ -44,7 +44,7 @@ async def test_every_answer_arrives_once_after_flood_control_server_errors_and_t
             server.inject_message(question, user_id=chat)
             asked.add((chat, question))
 
-    await until(lambda: set(answered_questions(server, chats)) >= asked, timeout=30, every=0.05)
+    await until(lambda: set(answered_questions(server, chats)) >= asked, timeout=60, every=0.05)
     await settled(server, pause=1.0)
 
     delivered = answered_questions(server, chats)
