@@ -16,7 +16,10 @@ DEFAULT_QA_MODEL = "deepset/tinyroberta-squad2"
 class Settings(BaseSettings):
     """qabot's configuration."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # a variable set but empty (``QABOT_WEBHOOK_URL=`` as in .env.example) means its default
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     db: Path = Field(Path("data/qabot.db"), alias="QABOT_DB")
     allow_private_urls: bool = Field(False, alias="QABOT_ALLOW_PRIVATE_URLS")
@@ -33,12 +36,6 @@ class Settings(BaseSettings):
     encoder: Literal["auto", "off"] = Field("auto", alias="QABOT_ENCODER")
     workers: int = Field(2, ge=1, le=16, alias="QABOT_WORKERS")
     log_level: str = Field("INFO", alias="QABOT_LOG_LEVEL")
-
-    @field_validator("no_answer_threshold", mode="before")
-    @classmethod
-    def _blank_is_default(cls, value):
-        """An empty ``QABOT_NO_ANSWER_THRESHOLD=`` keeps the reader's own threshold."""
-        return None if isinstance(value, str) and not value.strip() else value
 
     def reader_options(self) -> dict:
         """Keyword arguments for ``retrieval.loading.load_reader`` besides the model."""
