@@ -150,7 +150,7 @@ class ChunkIndex:
 
     def remove(self, chunks: list[tuple[int, str]]) -> None:
         """Take chunks about to be deleted out of the index: ``(chunk id, stored terms)``."""
-        pending = {i for (i,) in self.conn.execute("SELECT chunk_id FROM pending_chunks")}
+        pending = self._pending_ids()
         chunks = [(i, stored) for i, stored in chunks if i not in pending]
         if not chunks:
             return
@@ -185,6 +185,10 @@ class ChunkIndex:
                 self._index(batch)
                 batch = []
         self._index(batch)
+
+    def _pending_ids(self) -> set[int]:
+        """The ids of the chunks waiting to be written into the blocks."""
+        return {i for (i,) in self.conn.execute("SELECT chunk_id FROM pending_chunks")}
 
     def _pending(self) -> list[tuple[int, str]]:
         """The pending chunks: ``(chunk id, stored terms)``."""
@@ -333,7 +337,7 @@ class ChunkIndex:
         document frequency.
         """
         problems = []
-        pending = {i for (i,) in self.conn.execute("SELECT chunk_id FROM pending_chunks")}
+        pending = self._pending_ids()
         size = max([chunk_id for chunk_id, _ in chunks], default=0) + 1
         expected = np.zeros((3, size))
         for chunk_id, stored in chunks:

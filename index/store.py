@@ -23,7 +23,6 @@ import sqlite_utils
 
 from index import bm25
 from index.analysis import terms
-from index.bm25 import ChunkIndex
 from index.chunking import chunk_text
 
 log = logging.getLogger(__name__)
@@ -225,11 +224,12 @@ def _migrate_to_3(db: sqlite_utils.Database) -> None:
 
 def _migrate_to_4(db: sqlite_utils.Database) -> None:
     # postings blocks scored with numpy instead of FTS5, built from the stored terms
-    if db["chunks"].count:
-        log.info("rebuilding the search index of %s chunks (once, for this version)", db["chunks"].count)
+    chunks = db["chunks"].count
+    if chunks:
+        log.info("rebuilding the search index of %s chunks (once, for this version)", chunks)
     db["chunks"].disable_fts()
     db.executescript(bm25.SCHEMA)
-    ChunkIndex(db.conn).rebuild(db.execute("SELECT id, terms FROM chunks"))
+    bm25.ChunkIndex(db.conn).rebuild(db.execute("SELECT id, terms FROM chunks"))
 
 
 #: MIGRATIONS[i] takes the schema from version i to version i + 1.
@@ -263,7 +263,7 @@ class Store:
             if str(path) != ":memory:":
                 self.db.enable_wal()
                 self.db.execute("PRAGMA synchronous = NORMAL")
-            self.index = ChunkIndex(conn)
+            self.index = bm25.ChunkIndex(conn)
             for target in range(version, SCHEMA_VERSION):
                 with self.db.atomic():
                     MIGRATIONS[target](self.db)
