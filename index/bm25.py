@@ -244,6 +244,8 @@ class ChunkIndex:
             if len(rows) < FANOUT:
                 return
             merged = np.concatenate([np.frombuffer(data, dtype=POSTING) for (data,) in rows])
+            # blocks of one level may interleave (a batch can write straight to a higher level)
+            merged = merged[np.argsort(merged["chunk"], kind="stable")]
             self.conn.execute("DELETE FROM postings WHERE term = ? AND level = ?", [term, level])
             self._write([(term, merged)])
             level = level_of(len(merged))
@@ -331,10 +333,12 @@ class ChunkIndex:
     def check(self, chunks: list[tuple[int, str]]) -> list[str]:
         """Compare the index with the chunks' stored terms; the differences, in words.
 
-        Each chunk not pending must have a posting for each of its terms, with its count and the
-        chunk's length (checked through per-chunk sums of term hashes); no posting may name a
-        chunk that does not exist or is pending; and each term's postings must add up to its
-        document frequency.
+        Each block must hold its postings sorted by chunk id, with true bounds (``first``,
+        ``last``), count and level. Each chunk not pending must have a posting for each of its
+        terms, with its count and the chunk's length (checked through per-chunk sums of term
+        hashes); no posting may name a chunk that does not exist or is pending; and each term's
+        postings must add up to its document frequency. Linear in the size of the index: the
+        postings are summed a batch of blocks at a time.
         """
         problems = []
         pending = self._pending_ids()
@@ -352,17 +356,44 @@ class ChunkIndex:
             )
         found = np.zeros((3, size))
         df: Counter[str] = Counter()
-        for term, data in self.conn.execute("SELECT term, data FROM postings"):
+        batch, hashes, held = [], [], 0
+        misplaced = set()
+
+        def add_batch():
+            postings = np.concatenate(batch)
+            found[0] += np.bincount(postings["chunk"], minlength=size)
+            found[1] += np.bincount(postings["chunk"], weights=postings["length"], minlength=size)
+            weights = postings["tf"] * np.repeat(hashes, [len(b) for b in batch])
+            found[2] += np.bincount(postings["chunk"], weights=weights, minlength=size)
+            batch.clear()
+            hashes.clear()
+
+        rows = self.conn.execute("SELECT term, level, first, last, n, data FROM postings")
+        for term, level, first, last, n, data in rows:
             block = np.frombuffer(data, dtype=POSTING)
             df[term] += len(block)
-            if int(block["chunk"].max()) >= size:
+            ids = block["chunk"]
+            if len(ids) == 0 or (
+                (np.diff(ids.astype(np.int64)) <= 0).any()
+                or (first, last, n, level) != (int(ids[0]), int(ids[-1]), len(ids), level_of(len(ids)))
+            ):
+                misplaced.add(term)
+            if len(ids) and int(ids.max()) >= size:
                 problems.append(f"the index names chunks that do not exist (term {term!r})")
                 continue
-            found += [
-                np.bincount(block["chunk"], minlength=size),
-                np.bincount(block["chunk"], weights=block["length"], minlength=size),
-                np.bincount(block["chunk"], weights=block["tf"] * float(_hash(term)), minlength=size),
-            ]
+            batch.append(block)
+            hashes.append(float(_hash(term)))
+            held += len(block)
+            if held > 4_000_000:
+                add_batch()
+                held = 0
+        if batch:
+            add_batch()
+        if misplaced:
+            problems.append(
+                f"{len(misplaced)} terms have blocks out of order or with wrong bounds"
+                f" (first: {sorted(misplaced)[:5]})"
+            )
         wrong = np.flatnonzero((found != expected).any(axis=0))
         if len(wrong):
             problems.append(
