@@ -9,9 +9,11 @@ Chunk embeddings, computed outside ``index/`` and stored as bytes, are deleted w
 (schema 3). Schema 4 replaced the FTS5 table of schema 1 with ``index.bm25``'s postings.
 """
 
+import contextlib
 import hashlib
 import logging
 import re
+import secrets
 import sqlite3
 import threading
 import unicodedata
@@ -30,7 +32,9 @@ log = logging.getLogger(__name__)
 #: Articles longer than this many characters of text are refused.
 MAX_TEXT_CHARS = 2_000_000
 MAX_TITLE_CHARS = 300
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+#: Seconds a writer waits for another process's transaction to end before giving up.
+BUSY_TIMEOUT = 60.0
 #: Schema 1's FTS5 tokenizer: it saw our analyser's terms joined by spaces.
 FTS_TOKENIZE = "unicode61 remove_diacritics 0"
 
@@ -116,6 +120,24 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(folded.encode()).hexdigest()
 
 
+#: Bidirectional-text controls, which can make a title display as something else.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(text: str) -> str:
+    """One line safe to show in a terminal or chat: no control characters or bidi overrides.
+
+    White space runs become one space; other control, surrogate and unassigned characters and
+    the bidi controls are dropped (terminal escape sequences lose their ESC and show as text).
+    """
+    kept = "".join(
+        " " if ch.isspace() else ch
+        for ch in text
+        if ch.isspace() or not (unicodedata.category(ch) in ("Cc", "Cs", "Cn") or ch in _BIDI_CONTROLS)
+    )
+    return " ".join(kept.split())
+
+
 def _check_published(published: str | None) -> str | None:
     if not published:
         return None
@@ -126,6 +148,24 @@ def _check_published(published: str | None) -> str | None:
         return date.fromisoformat(text).isoformat()
     except ValueError:
         raise InvalidArticle(f"published date {published!r} is not YYYY-MM-DD") from None
+
+
+class _Database(sqlite_utils.Database):
+    """sqlite-utils' Database whose ``executescript`` runs inside the open transaction.
+
+    (``sqlite3``'s own commits first, which would split a migration, and sqlite-utils calls it
+    in ``enable_fts``.)
+    """
+
+    def executescript(self, sql: str):
+        statement = ""
+        for line in sql.splitlines(keepends=True):
+            statement += line
+            if sqlite3.complete_statement(statement):
+                self.execute(statement)
+                statement = ""
+        if statement.strip():
+            self.execute(statement)
 
 
 def _migrate_to_1(db: sqlite_utils.Database) -> None:
@@ -232,8 +272,27 @@ def _migrate_to_4(db: sqlite_utils.Database) -> None:
     bm25.ChunkIndex(db.conn).rebuild(db.execute("SELECT id, terms FROM chunks"))
 
 
+def _migrate_to_5(db: sqlite_utils.Database) -> None:
+    # ids are never reused (a removed chunk's id stayed in stale postings); buttons carry a random key;
+    # the index is rebuilt, since schema 4's merges could leave blocks unsorted with wrong bounds
+    db.executescript(
+        """
+        CREATE TABLE id_sequences (name TEXT PRIMARY KEY, last INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO id_sequences SELECT 'articles', coalesce(max(id), 0) FROM articles;
+        INSERT INTO id_sequences SELECT 'chunks', coalesce(max(id), 0) FROM chunks;
+        ALTER TABLE questions ADD COLUMN key TEXT;
+        CREATE UNIQUE INDEX questions_key ON questions (key);
+        """
+    )
+    db.conn.executemany(
+        "UPDATE questions SET key = ? WHERE id = ?",
+        [(secrets.token_urlsafe(9), i) for (i,) in db.execute("SELECT id FROM questions")],
+    )
+    bm25.ChunkIndex(db.conn).rebuild(db.execute("SELECT id, terms FROM chunks"))
+
+
 #: MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4]
+MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5]
 
 
 class Store:
@@ -250,27 +309,52 @@ class Store:
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT)
+        self.db = _Database(conn)
         self.lock = threading.RLock()
         try:
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise SchemaTooNew(
-                    f"{path} was written by a newer qabot (schema {version} > {SCHEMA_VERSION})"
-                )
             self.db.execute("PRAGMA foreign_keys = ON")
-            if str(path) != ":memory:":
-                self.db.enable_wal()
-                self.db.execute("PRAGMA synchronous = NORMAL")
+            if str(path) != ":memory:" and self._version() < SCHEMA_VERSION:
+                self.db.enable_wal()  # once: a WAL database stays in WAL
+            self.db.execute("PRAGMA synchronous = NORMAL")
             self.index = bm25.ChunkIndex(conn)
-            for target in range(version, SCHEMA_VERSION):
-                with self.db.atomic():
-                    MIGRATIONS[target](self.db)
-                    self.db.execute(f"PRAGMA user_version = {target + 1}")
+            if self._version() != SCHEMA_VERSION:
+                with self.transaction():  # one process migrates; the others wait, then see it done
+                    for target in range(self._version(), SCHEMA_VERSION):
+                        MIGRATIONS[target](self.db)
+                        self.db.execute(f"PRAGMA user_version = {target + 1}")
         except BaseException:
             conn.close()
             raise
+
+    def _version(self) -> int:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.path} was written by a newer qabot (schema {version} > {SCHEMA_VERSION})"
+            )
+        return version
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """A write transaction that holds the write lock from its start (``BEGIN IMMEDIATE``).
+
+        Another process's writer waits up to BUSY_TIMEOUT for it, instead of failing at once as a
+        deferred transaction that read first does (SQLITE_BUSY_SNAPSHOT). Nested: a savepoint.
+        """
+        with self.lock:
+            if self.db.conn.in_transaction:
+                with self.db.atomic():
+                    yield
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.conn.in_transaction:
+                    self.db.conn.rollback()
+                raise
 
     def close(self) -> None:
         """Close the database connection."""
@@ -325,7 +409,7 @@ class Store:
             than ``index.bm25.MAX_CHUNK_TERMS`` terms, bad date.
         :raises DuplicateArticle: same URL or same normalised text already stored.
         """
-        title = " ".join(title.split())[:MAX_TITLE_CHARS]
+        title = printable(title)[:MAX_TITLE_CHARS]
         if not title:
             raise InvalidArticle("the article has no title")
         if not text.strip():
@@ -353,18 +437,7 @@ class Store:
                 f" at most {bm25.MAX_CHUNK_TERMS:,} can be indexed"
             )
         added_at = datetime.now(UTC).isoformat(timespec="seconds")
-        with self.lock:
-            duplicate = self.find_duplicate(url=url, text=text)
-            if duplicate:
-                raise duplicate
-            try:
-                article_id = self._insert(title, text, url, site, published, added_at, added_by, rows)
-            except sqlite3.IntegrityError:
-                # another process may have stored the same article since the check above
-                duplicate = self.find_duplicate(url=url, text=text)
-                if duplicate:
-                    raise duplicate from None
-                raise
+        article_id = self._insert(title, text, url, site, published, added_at, added_by, rows)
         return Article(
             id=article_id,
             title=title,
@@ -378,10 +451,18 @@ class Store:
         )
 
     def _insert(self, title, text, url, site, published, added_at, added_by, rows) -> int:
-        """Insert the article, its chunks and their term counts in one transaction; its id."""
-        with self.db.atomic():
-            article_id = self.db["articles"].insert(
+        """Insert the article, its chunks and their term counts in one transaction; its id.
+
+        Ids come from ``id_sequences``, so an id is never given twice, even after a removal.
+        """
+        with self.transaction():
+            duplicate = self.find_duplicate(url=url, text=text)  # again, under the write lock
+            if duplicate:
+                raise duplicate
+            article_id = self._next_ids("articles", 1)[0]
+            self.db["articles"].insert(
                 {
+                    "id": article_id,
                     "title": title,
                     "url": url or None,
                     "site": site or None,
@@ -391,14 +472,20 @@ class Store:
                     "text": text,
                     "content_hash": content_hash(text),
                 }
-            ).last_pk
-            for row in rows:
-                row["article_id"] = article_id
-            self.db["chunks"].insert_all(rows)
-            self.index.add(
-                [i for (i,) in self.db.execute("SELECT id FROM chunks WHERE article_id = ?", [article_id])]
             )
+            chunk_ids = self._next_ids("chunks", len(rows))
+            for row, chunk_id in zip(rows, chunk_ids):
+                row["id"], row["article_id"] = chunk_id, article_id
+            self.db["chunks"].insert_all(rows)
+            self.index.add(chunk_ids)
         return article_id
+
+    def _next_ids(self, table: str, n: int) -> list[int]:
+        """Take the next ``n`` ids of ``table`` from its sequence (inside a write transaction)."""
+        (last,) = self.db.execute(
+            "UPDATE id_sequences SET last = last + ? WHERE name = ? RETURNING last", [n, table]
+        ).fetchone()
+        return list(range(last - n + 1, last + 1))
 
     def remove_article(self, article_id: int) -> ArticleInfo:
         """Remove an article, its chunks and their index entries in one transaction.
@@ -407,7 +494,7 @@ class Store:
         """
         with self.lock:
             info = self.get_article_info(article_id)
-            with self.db.atomic():
+            with self.transaction():
                 self.index.remove(
                     self.db.execute(
                         "SELECT id, terms FROM chunks WHERE article_id = ?", [article_id]
@@ -494,12 +581,20 @@ class Store:
         index against the chunks' stored terms, and the counts kept for BM25 (chunks, terms,
         document frequencies) equal to a recount.
         """
+        with self.lock:
+            try:
+                status = self.db.execute("PRAGMA integrity_check").fetchone()[0]
+                if status != "ok":  # the checks below would read what the damaged file holds
+                    return [f"SQLite integrity check: {status}"]
+                return self._verify_contents()
+            except sqlite3.DatabaseError as error:
+                return [f"the database file is damaged: {error}"]
+
+    def _verify_contents(self) -> list[str]:
+        """The consistency checks of :meth:`verify` after SQLite's own."""
         problems = []
         with self.lock:
             db = self.db
-            status = db.execute("PRAGMA integrity_check").fetchone()[0]
-            if status != "ok":
-                problems.append(f"SQLite integrity check: {status}")
             bare = db.execute(
                 "SELECT id FROM articles WHERE id NOT IN (SELECT article_id FROM chunks)"
             ).fetchall()
@@ -545,7 +640,7 @@ class Store:
             "reader": reader,
             "answer_json": answer_json,
         }
-        with self.lock, self.db.atomic():
+        with self.lock, self.transaction():
             return self.db["questions"].insert(row).last_pk
 
     def question(self, question_id: int) -> AskedQuestion:
@@ -574,7 +669,7 @@ class Store:
         at = datetime.now(UTC).isoformat(timespec="seconds")
         with self.lock:
             try:
-                with self.db.atomic():
+                with self.transaction():
                     self.db.execute(
                         "INSERT INTO feedback (question_id, user_id, vote, at) VALUES (?, ?, ?, ?)"
                         " ON CONFLICT (question_id, user_id) DO UPDATE"
@@ -630,7 +725,7 @@ class Store:
         :param model: the embedding model's name.
         :param vectors: the embedding of each chunk id, as bytes (the caller's encoding).
         """
-        with self.lock, self.db.atomic():
+        with self.lock, self.transaction():
             self.db.conn.executemany(
                 "INSERT OR REPLACE INTO chunk_embeddings (chunk_id, model, vector)"
                 " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?)",
