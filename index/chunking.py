@@ -16,6 +16,10 @@ from sentencex import segment
 MAX_WORDS = 150
 #: A "sentence" longer than this (a list or table with no full stops) is cut at word boundaries.
 MAX_SENTENCE_WORDS = 120
+#: A piece of a sentence longer than this many characters (a "word" of thousands of symbols) is
+#: cut too, and chunks stop growing at MAX_CHUNK_CHARS: what one passage shows stays readable.
+MAX_SENTENCE_CHARS = 2_000
+MAX_CHUNK_CHARS = 3_000
 
 _LINE = re.compile(r"[^\n]+")
 _WORD = re.compile(r"\S+")
@@ -50,14 +54,19 @@ def _trimmed(text: str, start: int, end: int) -> Span | None:
 
 
 def _cut_long(text: str, span: Span) -> list[Span]:
-    """Cut a sentence of more than MAX_SENTENCE_WORDS words into pieces of that many words."""
+    """Cut a sentence of more than MAX_SENTENCE_WORDS words into pieces of that many words, and
+    pieces of more than MAX_SENTENCE_CHARS characters into pieces of that many."""
     words = list(_WORD.finditer(text, span.start, span.end))
-    if len(words) <= MAX_SENTENCE_WORDS:
+    if len(words) <= MAX_SENTENCE_WORDS and span.end - span.start <= MAX_SENTENCE_CHARS:
         return [span]
     pieces = []
     for i in range(0, len(words), MAX_SENTENCE_WORDS):
         group = words[i : i + MAX_SENTENCE_WORDS]
-        pieces.append(Span(group[0].start(), group[-1].end()))
+        start, end = group[0].start(), group[-1].end()
+        for cut in range(start, end, MAX_SENTENCE_CHARS):
+            piece = _trimmed(text, cut, min(cut + MAX_SENTENCE_CHARS, end))
+            if piece:
+                pieces.append(piece)
     return pieces
 
 
@@ -93,7 +102,8 @@ def _word_count(text: str, span: Span) -> int:
 
 
 def chunk_text(text: str, *, max_words: int = MAX_WORDS) -> list[Chunk]:
-    """Pack whole sentences into chunks of at most ``max_words`` words (about 100–150 for news).
+    """Pack whole sentences into chunks of at most ``max_words`` words (about 100–150 for news)
+    and MAX_CHUNK_CHARS characters.
 
     Consecutive chunks share one sentence, so an answer that straddles a chunk boundary is still
     read whole from one of them; they share none when the earlier chunk is a single sentence, or
@@ -112,7 +122,7 @@ def chunk_text(text: str, *, max_words: int = MAX_WORDS) -> list[Chunk]:
         last, words = first, counts[first]
         while last + 1 < len(sentences):
             grown = words + counts[last + 1]
-            if grown > max_words:
+            if grown > max_words or sentences[last + 1].end - sentences[first].start > MAX_CHUNK_CHARS:
                 break
             last, words = last + 1, grown
         start, end = sentences[first].start, sentences[last].end
@@ -121,6 +131,10 @@ def chunk_text(text: str, *, max_words: int = MAX_WORDS) -> list[Chunk]:
             break
         # one sentence of overlap, unless the chunk is that single sentence or the next chunk
         # could hold nothing beside it
-        overlap = last > first and counts[last] + counts[last + 1] <= max_words
+        overlap = (
+            last > first
+            and counts[last] + counts[last + 1] <= max_words
+            and sentences[last + 1].end - sentences[last].start <= MAX_CHUNK_CHARS
+        )
         first = last if overlap else last + 1
     return chunks

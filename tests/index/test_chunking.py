@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from index import chunking
 from index.chunking import MAX_WORDS, chunk_text, split_sentences
 from index.ingest import from_file
 from tests.conftest import SAMPLE_ARTICLES
@@ -211,3 +212,13 @@ def test_sample_article_chunks_are_about_100_to_150_words():
         c.text for c in chunks
     )
     check_chunks(text)
+
+
+def test_a_huge_word_or_a_long_list_makes_passages_of_bounded_size():
+    """A 280,000-character "word" was one chunk: a Sources press sent it as 73 messages."""
+    text = "Intro sentence here. " + "x" * 280_000 + " tail words. " + ("item, " * 3000) + "end."
+    chunks = chunk_text(text)
+    assert max(len(c.text) for c in chunks) <= chunking.MAX_CHUNK_CHARS
+    assert all(text[c.start:c.end] == c.text for c in chunks)
+    covered = "".join(c.text for c in chunks)
+    assert covered.count("x") >= 280_000  # nothing is dropped
