@@ -3,7 +3,8 @@
 Pure functions, no I/O. Every span is a pair of offsets into the article text, so
 ``text[chunk.start:chunk.end] == chunk.text`` always holds and answers can be cited back to the
 article. Sentences come from sentencex (Wikimedia's segmenter: it keeps "U.S.", "Mr." and quotations
-whole, and is fast), run on each line separately because a line break in article text always ends
+whole, and is fast; it has no options, so the few honorifics it splits after, such as "Ms.", are
+joined back here), run on each line separately because a line break in article text always ends
 a sentence.
 """
 
@@ -21,6 +22,10 @@ MAX_SENTENCE_WORDS = 120
 MAX_SENTENCE_CHARS = 2_000
 MAX_CHUNK_CHARS = 3_000
 
+#: Abbreviations after which sentencex ends a sentence though the sentence goes on ("Ms. Dana
+#: Whitcombe"); it keeps "Mr.", "Dr.", "Sen.", "Gen." and most others whole. A piece ending in one
+#: of these is joined to the next piece.
+_ABBREVIATION_END = re.compile(r"(?:^|[\s(\[\"'])(?:Ms|Mx|Mmes|Cdr|Amb|Atty|Ald|Ft|Sra|Vol|approx)\.$")
 _LINE = re.compile(r"[^\n]+")
 _WORD = re.compile(r"\S+")
 
@@ -70,6 +75,17 @@ def _cut_long(text: str, span: Span) -> list[Span]:
     return pieces
 
 
+def _joined(pieces) -> list[str]:
+    """sentencex's pieces, each one ending in an abbreviation of _ABBREVIATION_END joined to the next."""
+    joined: list[str] = []
+    for piece in pieces:
+        if joined and _ABBREVIATION_END.search(joined[-1].rstrip()):
+            joined[-1] += piece
+        else:
+            joined.append(piece)
+    return joined
+
+
 def split_sentences(text: str) -> list[Span]:
     """Split ``text`` into sentence spans, in order, none overlapping, none empty.
 
@@ -78,7 +94,7 @@ def split_sentences(text: str) -> list[Span]:
     spans: list[Span] = []
     for line in _LINE.finditer(text):
         cursor = line.start()
-        for sentence in segment("en", line.group()):
+        for sentence in _joined(segment("en", line.group())):
             stripped = sentence.strip()
             if not stripped:
                 continue

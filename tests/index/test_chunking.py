@@ -222,3 +222,16 @@ def test_a_huge_word_or_a_long_list_makes_passages_of_bounded_size():
     assert all(text[c.start:c.end] == c.text for c in chunks)
     covered = "".join(c.text for c in chunks)
     assert covered.count("x") >= 280_000  # nothing is dropped
+
+
+@pytest.mark.parametrize("title", ["Ms.", "Mx.", "Cdr.", "Amb.", "Atty.", "Ald.", "Mr.", "Dr.", "Sen.", "Gen."])
+def test_honorifics_do_not_end_a_sentence(title):
+    text = f"The company's chief executive, {title} Dana Whitcombe, said sales rose. Shares fell."
+    sentences = [text[s.start:s.end] for s in split_sentences(text)]
+    assert sentences == [f"The company's chief executive, {title} Dana Whitcombe, said sales rose.", "Shares fell."]
+
+
+def test_a_sentence_ending_in_a_plain_word_still_ends():
+    text = "She thanked the Ms. Marvel fans. Then she left. It was approx. 5 pm. Rain fell."
+    sentences = [text[s.start:s.end] for s in split_sentences(text)]
+    assert sentences == ["She thanked the Ms. Marvel fans.", "Then she left.", "It was approx. 5 pm.", "Rain fell."]
