@@ -1,10 +1,21 @@
-"""Reliability probes too slow for the unit suite: a bulk import killed over and over, fuzzing, and load.
+"""Reliability probes too slow for the unit suite: churn, concurrent writers, a bulk import killed
+over and over, fuzzing, and load.
 
-    python -m benchmarks.reliability [--kills 20] [--articles 400] [--questions 200] [--chats 50]
+    python -m benchmarks.reliability [--churn 3000] [--writers 3] [--kills 20] [--articles 400]
+                                     [--questions 200] [--chats 50]
+
+Churn: random adds and removes in one process; every 100 operations the collection must pass
+``Store.verify()`` and the probe queries must score exactly as a brute-force BM25Okapi over the
+chunks as they are.
+
+Concurrent writers: 3 processes add and remove articles at once while a fourth searches and records
+questions, then all three add the same articles at once. No write may fail, no kept article may be
+missing, none may be stored twice, and the collection must check clean and score as brute force.
 
 Kill loop: ``qabot import`` of a JSONL file runs as a subprocess and is killed with SIGKILL at
 random moments; after every kill the collection must pass ``Store.verify()`` (SQLite integrity,
-BM25 index against the chunks, no article without chunks, no orphan chunk, BM25 counts), and
+BM25 index against the chunks, no article without chunks, no orphan chunk, BM25 counts) and score
+the probe queries as brute force, and
 re-running the import must complete the rest with no duplicates.
 
 Fuzzing: the hypothesis tests (``tests/test_fuzz.py``: questions, payloads, command lines;
@@ -27,6 +38,7 @@ import asyncio
 import collections
 import gc
 import json
+import multiprocessing
 import os
 import random
 import signal
@@ -36,8 +48,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from rank_bm25 import BM25Okapi
+
+from index import bm25
+from index.bm25 import EmptyIndex
 from index.ingest import import_path
-from index.store import Store
+from index.store import DuplicateArticle, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ_TESTS = ["tests/test_fuzz.py", "tests/bot/test_bot_fuzz.py"]
@@ -90,9 +106,10 @@ def kill_loop(workdir: Path, *, kills: int, articles: int, seed: int = 0) -> dic
         done_kills += 1
         with Store(db) as store:
             problems = store.verify()
-        if problems:
+            mismatches = score_mismatches(store, PROBE_QUERIES)
+        if problems or mismatches:
             corrupt += 1
-            print(f"kill {done_kills}: {problems}", file=sys.stderr)
+            print(f"kill {done_kills}: {problems}, {mismatches} queries scored wrong", file=sys.stderr)
     final = _import(db, source)
     final.communicate()
     with Store(db) as store:
@@ -105,6 +122,146 @@ def kill_loop(workdir: Path, *, kills: int, articles: int, seed: int = 0) -> dic
         "duplicates": len(titles) - len(set(titles)),
         "articles": len(titles),
     }
+
+
+def brute_force_scores(rows: list[tuple[int, str]], query: list[str]) -> dict[int, float]:
+    """BM25Okapi over ``(chunk id, terms)`` rows as they are, every chunk holding a query term.
+
+    With ``index.bm25``'s one difference: every idf <= 0 gets the floor (rank-bm25 floors only
+    negative ones, and leaves a term in exactly half of the chunks at zero).
+    """
+    peer = BM25Okapi([stored.split() for _, stored in rows], k1=bm25.K1, b=bm25.B)
+    for term, value in peer.idf.items():
+        if value <= 0:
+            peer.idf[term] = bm25.EPSILON * peer.average_idf
+    query = list(dict.fromkeys(query))
+    scores = peer.get_scores(query)
+    return {rows[i][0]: float(scores[i]) for i in range(len(rows)) if set(query) & set(rows[i][1].split())}
+
+
+def score_mismatches(store: Store, queries: list[list[str]]) -> int:
+    """Queries whose scores differ from :func:`brute_force_scores` over the store's chunks now."""
+    rows = store.db.execute("SELECT id, terms FROM chunks ORDER BY id").fetchall()
+    if not rows:
+        return 0
+    store.index._floor_at = 0  # recompute the floor: it is cached while N changes under 1 %
+    wrong = 0
+    for query in queries:
+        ours = dict(store.search_chunks(query, len(rows)))
+        theirs = brute_force_scores(rows, query)
+        wrong += ours.keys() != theirs.keys() or any(abs(ours[c] - theirs[c]) > 1e-6 for c in ours)
+    return wrong
+
+
+#: Queries the probes check against brute force: frequent, rare and mixed terms of write_articles.
+PROBE_QUERIES = [["minist"], ["tram", "coin"], ["report"], ["flood", "museum", "2001"], ["kettl"]]
+
+
+def _text(rng: random.Random, tag: str) -> str:
+    words = "minister treaty river flood tram coins probe rate bank kettle museum city council".split()
+    return " ".join(
+        f"Note {tag}.{j} says the {rng.choice(words)} near {rng.choice(words)} moved {rng.randint(1, 99)} times."
+        for j in range(rng.randint(3, 40))
+    )
+
+
+def _writer(db: str, worker: int, articles: int, same: bool, seed: int) -> dict:
+    """One writing process: adds articles, removing every third one it added.
+
+    :param same: every writer adds the same articles (all but one of each add must be refused as
+        a duplicate), instead of its own.
+    """
+    rng = random.Random(seed if same else seed + 1000 * (worker + 1))
+    failures, kept = [], []
+    with Store(db) as store:
+        for i in range(articles):
+            title = f"Article {i}" if same else f"Writer {worker} article {i}"
+            try:
+                article = store.add_article(title=title, text=_text(rng, title))
+                if not same and i % 3 == 2:
+                    store.remove_article(article.id)
+                else:
+                    kept.append(title)
+            except DuplicateArticle:
+                if not same:
+                    failures.append(f"{title}: refused as a duplicate")
+            except Exception as error:  # noqa: BLE001 - every failure is counted
+                failures.append(f"{title}: {type(error).__name__}: {error}")
+    return {"failures": failures, "kept": kept}
+
+
+def _asker(db: str, questions: int) -> dict:
+    """Search and record questions the way the bot does, while the writers write."""
+    failures = []
+    with Store(db) as store:
+        for i in range(questions):
+            try:
+                store.search_chunks(["tram", "minist", "flood"][i % 3:], 5)
+                store.record_question(f"question {i}", answered=True)
+            except EmptyIndex:
+                pass
+            except Exception as error:  # noqa: BLE001
+                failures.append(f"question {i}: {type(error).__name__}: {error}")
+            time.sleep(0.01)
+    return {"failures": failures}
+
+
+def concurrent_writers(workdir: Path, *, processes: int = 3, articles: int = 100, seed: int = 0) -> dict:
+    """``processes`` processes add and remove articles at once while another searches and records
+    questions; then the same articles are added by all of them at once.
+
+    :returns: ``{"writers", "write_failures", "ask_failures", "lost", "stored_twice", "check_problems",
+        "score_mismatches"}``; lost counts articles a writer kept that are not stored.
+    """
+    db = workdir / "concurrent.db"
+    context = multiprocessing.get_context("spawn")
+    failures, kept = [], []
+    with context.Pool(processes + 1) as pool:
+        asker = pool.apply_async(_asker, (str(db), 20 * articles))
+        for same in (False, True):
+            jobs = [pool.apply_async(_writer, (str(db), w, articles, same, seed)) for w in range(processes)]
+            for job in jobs:
+                result = job.get()
+                failures += result["failures"]
+                kept += result["kept"]
+        asked = asker.get()
+    for failure in (failures + asked["failures"])[:5]:
+        print(f"write failed: {failure}", file=sys.stderr)
+    with Store(db) as store:
+        titles = collections.Counter(a.title for a in store.list_articles())
+        problems = store.verify()
+        mismatches = score_mismatches(store, PROBE_QUERIES)
+    return {
+        "writers": processes,
+        "write_failures": len(failures),
+        "ask_failures": len(asked["failures"]),
+        "lost": len(set(kept) - set(titles)),
+        "stored_twice": sum(n > 1 for n in titles.values()),
+        "check_problems": len(problems),
+        "score_mismatches": mismatches,
+    }
+
+
+def churn(workdir: Path, *, operations: int = 3000, check_every: int = 100, seed: int = 0) -> dict:
+    """Random adds and removes in one process, the index checked every ``check_every`` operations
+    (``Store.verify`` and every probe query against brute force).
+
+    :returns: ``{"churn_operations", "churn_checks", "churn_mismatches"}`` (mismatches: checks with
+        a problem or a wrongly scored query).
+    """
+    rng = random.Random(seed)
+    checks = mismatches = 0
+    with Store(workdir / "churn.db") as store:
+        ids = []
+        for operation in range(1, operations + 1):
+            if ids and rng.random() < 0.4:
+                store.remove_article(ids.pop(rng.randrange(len(ids))))
+            else:
+                ids.append(store.add_article(title=f"Churn {operation}", text=_text(rng, str(operation))).id)
+            if operation % check_every == 0:
+                checks += 1
+                mismatches += bool(store.verify() or score_mismatches(store, PROBE_QUERIES))
+    return {"churn_operations": operations, "churn_checks": checks, "churn_mismatches": mismatches}
 
 
 def fuzz_cases(tests: list[str] = FUZZ_TESTS) -> dict:
@@ -225,6 +382,8 @@ def _answers(server, questions: dict[str, str]) -> dict[tuple[int, str], list[fl
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--churn", type=int, default=3000, help="add/remove operations of the churn probe")
+    parser.add_argument("--writers", type=int, default=3, help="processes writing at once")
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--articles", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
@@ -232,11 +391,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--chats", type=int, default=50, help="chats a load round")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as workdir:
+        churned = churn(Path(workdir), operations=args.churn, seed=args.seed)
+        writers = concurrent_writers(Path(workdir), processes=args.writers, seed=args.seed)
         killed = kill_loop(Path(workdir), kills=args.kills, articles=args.articles, seed=args.seed)
         fuzzed = fuzz_cases()
         load = load_probe(Path(workdir), questions=args.questions, chats=args.chats)
-    print("DETAILS " + json.dumps(killed | fuzzed | load))
+    print("DETAILS " + json.dumps(churned | writers | killed | fuzzed | load))
     result = {
+        "churn_operations": churned["churn_operations"],
+        "churn_mismatches": churned["churn_mismatches"],
+        "writers": writers["writers"],
+        "write_failures": writers["write_failures"] + writers["ask_failures"],
+        "writers_lost": writers["lost"] + writers["stored_twice"],
         "kills": killed["kills"],
         "corrupt": killed["corrupt"],
         "lost": killed["lost"],

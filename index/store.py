@@ -112,6 +112,7 @@ class AskedQuestion:
     answered: bool
     reader: str | None
     answer_json: str | None
+    key: str | None = None  # random and unguessable: what buttons carry instead of the id
 
 
 def content_hash(text: str) -> str:
@@ -159,12 +160,12 @@ class _Database(sqlite_utils.Database):
 
     def executescript(self, sql: str):
         statement = ""
-        for line in sql.splitlines(keepends=True):
-            statement += line
-            if sqlite3.complete_statement(statement):
+        for piece in sql.split(";"):
+            statement += piece + ";"
+            if sqlite3.complete_statement(statement) and statement.strip(" \n\t;"):
                 self.execute(statement)
                 statement = ""
-        if statement.strip():
+        if statement.strip(" \n\t;"):
             self.execute(statement)
 
 
@@ -367,12 +368,27 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @contextlib.contextmanager
+    def snapshot(self):
+        """Reads that see the collection as of one moment, whatever other processes write meanwhile
+        (a read transaction: N, the document frequencies and the postings then agree)."""
+        with self.lock:
+            if self.db.conn.in_transaction:
+                yield
+                return
+            self.db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                if self.db.conn.in_transaction:
+                    self.db.execute("COMMIT")
+
     def search_chunks(self, terms: list[str], k: int) -> list[tuple[int, float]]:
         """The ``k`` best chunks by BM25 for analysed query terms: ``(chunk_id, score)``, best first.
 
         :raises EmptyIndex: the collection has no chunks.
         """
-        with self.lock:
+        with self.snapshot():
             return self.index.search(terms, k)
 
     def find_duplicate(self, *, url: str | None, text: str) -> DuplicateArticle | None:
@@ -581,7 +597,7 @@ class Store:
         index against the chunks' stored terms, and the counts kept for BM25 (chunks, terms,
         document frequencies) equal to a recount.
         """
-        with self.lock:
+        with self.snapshot():
             try:
                 status = self.db.execute("PRAGMA integrity_check").fetchone()[0]
                 if status != "ok":  # the checks below would read what the damaged file holds
@@ -621,8 +637,11 @@ class Store:
         user_id: int | None = None,
         reader: str | None = None,
         answer_json: str | None = None,
-    ) -> int:
-        """Keep a question that was asked and whether it was answered; its id (short, for buttons).
+    ) -> AskedQuestion:
+        """Keep a question that was asked and whether it was answered.
+
+        Returns the row, with its ``key``: 12 random URL-safe characters that name it in button
+        data (ids are sequential, so they could be enumerated).
 
         :param question: the question as asked.
         :param answered: whether an answer was given.
@@ -639,9 +658,17 @@ class Store:
             "answered": int(answered),
             "reader": reader,
             "answer_json": answer_json,
+            "key": secrets.token_urlsafe(9),
         }
-        with self.lock, self.transaction():
-            return self.db["questions"].insert(row).last_pk
+        with self.transaction():
+            question_id = self.db["questions"].insert(row).last_pk
+        return AskedQuestion(question_id, row["asked_at"], chat_id, user_id, question, answered,
+                             reader, answer_json, row["key"])
+
+    _QUESTION_SQL = (
+        "SELECT id, asked_at, chat_id, user_id, question, answered, reader, answer_json, key"
+        " FROM questions WHERE "
+    )
 
     def question(self, question_id: int) -> AskedQuestion:
         """The asked question with this id.
@@ -649,13 +676,20 @@ class Store:
         :raises QuestionNotFound: no such question.
         """
         with self.lock:
-            row = self.db.execute(
-                "SELECT id, asked_at, chat_id, user_id, question, answered, reader, answer_json"
-                " FROM questions WHERE id = ?",
-                [question_id],
-            ).fetchone()
+            row = self.db.execute(self._QUESTION_SQL + "id = ?", [question_id]).fetchone()
         if row is None:
             raise QuestionNotFound(f"there is no question {question_id}")
+        return AskedQuestion(*row[:5], bool(row[5]), *row[6:])
+
+    def question_by_key(self, key: str) -> AskedQuestion:
+        """The asked question with this key (see :meth:`record_question`).
+
+        :raises QuestionNotFound: no question has this key.
+        """
+        with self.lock:
+            row = self.db.execute(self._QUESTION_SQL + "key = ?", [key]).fetchone()
+        if row is None:
+            raise QuestionNotFound("there is no such question")
         return AskedQuestion(*row[:5], bool(row[5]), *row[6:])
 
     def record_feedback(self, question_id: int, user_id: int, vote: int) -> None:
