@@ -1,13 +1,14 @@
 """A small real HTTP server on 127.0.0.1 for ingestion tests: article pages, redirects and bad cases.
 
 ``PageServer`` runs a ``ThreadingHTTPServer`` on a free port in a thread. Routes are paths mapped to
-functions that write the whole response; ``ROUTES`` holds the standard ones, and a test can add its
-own (``server.routes["/x"] = redirect_to(other.url("/article"))``).
+functions that write the whole response; ``_routes()`` makes the standard ones, and a test can add
+its own (``server.routes["/x"] = redirect_to(other.url("/article"))``).
 """
 
 import threading
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from index.fetch import MAX_BYTES
@@ -98,19 +99,49 @@ EMPTY_HTML = """<!DOCTYPE html><html><head><title>Nothing here</title></head>
 <body><nav><a href="/">Home</a></nav><main></main><footer></footer></body></html>"""
 
 
-def send(handler: BaseHTTPRequestHandler, body: bytes, content_type: str, status: int = 200) -> None:
-    """A complete response with a Content-Length."""
+def send(
+    handler: BaseHTTPRequestHandler,
+    body: bytes,
+    content_type: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """A complete response with a Content-Length (and any other ``headers``)."""
     handler.send_response(status)
     handler.send_header("Content-Type", content_type)
     handler.send_header("Content-Length", str(len(body)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
     handler.end_headers()
     handler.wfile.write(body)
 
 
-def page(body: str | bytes, content_type: str = "text/html; charset=utf-8", status: int = 200) -> Route:
+def page(
+    body: str | bytes,
+    content_type: str = "text/html; charset=utf-8",
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Route:
     """A route answering with this body."""
     data = body.encode() if isinstance(body, str) else body
-    return lambda handler: send(handler, data, content_type, status)
+    return lambda handler: send(handler, data, content_type, status, headers)
+
+
+#: zlib's window bits for each content encoding: the gzip wrapper, the zlib one.
+_WBITS = {"gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+
+
+def compressed(pieces: Iterable[bytes], encodings: str) -> bytes:
+    """The bytes of ``pieces`` compressed with each of ``encodings`` ("gzip, deflate") in turn."""
+    for encoding in encodings.split(","):
+        compressor = zlib.compressobj(9, zlib.DEFLATED, _WBITS[encoding.strip()])
+        pieces = [b"".join(map(compressor.compress, pieces)) + compressor.flush()]
+    return b"".join(pieces)
+
+
+def encoded(pieces: Iterable[bytes], encodings: str, content_type: str = "text/html") -> Route:
+    """A route answering with ``pieces`` compressed, declaring ``Content-Encoding: encodings``."""
+    return page(compressed(pieces, encodings), content_type, headers={"Content-Encoding": encodings})
 
 
 def redirect_to(location: str, status: int = 302) -> Route:
@@ -175,6 +206,21 @@ def slow(first_byte_after: float = 0.0, trickle_every: float = 0.05, pieces: int
     return route
 
 
+def drip(seconds: float, every: float) -> Route:
+    """A page written a byte every ``every`` s, its status line and headers taking ``seconds``."""
+
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        body = article_html().encode()
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n" % len(body)
+        head += b"X-Padding: " + b"x" * (int(seconds / every) - len(head) - 15) + b"\r\n\r\n"
+        for byte in head:
+            handler.wfile.write(bytes([byte]))
+            time.sleep(every)
+        handler.wfile.write(body)
+
+    return route
+
+
 def _routes() -> dict[str, Route]:
     return {
         "/article": page(article_html()),
@@ -189,10 +235,13 @@ def _routes() -> dict[str, Route]:
         "/image.png": page(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "image/png"),
         "/pdf": page(b"%PDF-1.7\n" + bytes(200), "application/pdf"),
         "/no-type": page(article_html(), ""),
+        "/gzip": encoded([article_html().encode()], "gzip"),
         "/huge": chunked(MAX_BYTES + 1_000_000),
         "/declared-huge": declared_large(MAX_BYTES + 1),
         "/slow-start": slow(first_byte_after=3.0, pieces=1),
         "/trickle": slow(trickle_every=0.05, pieces=200),
+        "/drip-status-line": drip(seconds=20, every=0.25),  # 4 s for "HTTP/1.1 200 OK"
+        "/drip-headers": drip(seconds=20, every=0.02),
         "/hop1": redirect_to("/hop2", 301),
         "/hop2": redirect_to("/hop3", 302),
         "/hop3": redirect_to("/article", 307),
