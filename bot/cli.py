@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from index.bm25 import EmptyIndex
-from index.ingest import IngestError, import_path, read_source, store_draft
+from index.ingest import ImportStopped, IngestError, import_path, read_source, store_draft
 from index.store import ArticleNotFound, ArticleRefused, SchemaTooNew, Store
 from retrieval.answer import DEFAULT_ANSWERS, answer
 from retrieval.search import DEFAULT_K, search
@@ -92,20 +92,26 @@ def add(ctx, source, title, url, published, as_json) -> None:
 @click.pass_context
 def import_command(ctx, path, as_json) -> None:
     """Add every article of a folder (.txt/.md/.html) or a JSONL file."""
+    stopped = None
     try:
         report = import_path(_store(ctx), Path(path), added_by="cli")
     except IngestError as error:
         raise click.ClickException(str(error)) from None
-    _embed_new_chunks(ctx)
+    except ImportStopped as error:  # e.g. the disk is full: report what was added, then the reason
+        report, stopped = error.report, error
+    if not stopped:  # (a full disk would refuse them too; the next add, import or run computes them)
+        _embed_new_chunks(ctx)
     for where, reason in report.failed:
         click.echo(f"failed  {where}: {reason}", err=True)
     if as_json:
         _echo_json(report.counts())
-        return
-    for where, reason in report.skipped:
-        click.echo(f"skipped {where}: {reason}")
-    counts = report.counts()
-    click.echo(f"{counts['added']} added, {counts['skipped']} skipped, {counts['failed']} failed")
+    else:
+        for where, reason in report.skipped:
+            click.echo(f"skipped {where}: {reason}")
+        counts = report.counts()
+        click.echo(f"{counts['added']} added, {counts['skipped']} skipped, {counts['failed']} failed")
+    if stopped:
+        raise click.ClickException(str(stopped))
 
 
 @cli.command("list")

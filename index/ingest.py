@@ -3,13 +3,18 @@
 Each source becomes a ``Draft`` (title, text and what is known of its origin), then
 ``Store.add_article`` chunks, indexes and stores it in one transaction. HTML, from a file or a URL,
 goes through trafilatura, which keeps the article's main text and drops menus, footers and banners.
+Front matter is read with ``index.safe_yaml`` and capped at ``MAX_FRONT_MATTER_CHARS``.
 Bad input raises ``IngestError`` (or the store's ``InvalidArticle`` / ``DuplicateArticle``) with a
-one-line reason, and nothing is stored.
+one-line reason, and nothing is stored. A bulk import reports each bad item with its reason and
+stores every good one; only a store that cannot write (a full disk) stops it, with
+``ImportStopped``.
 """
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,17 +23,33 @@ import yaml
 from tqdm import tqdm
 
 from index.fetch import FetchError, fetch
-from index.store import MAX_TEXT_CHARS, Article, ArticleRefused, DuplicateArticle, InvalidArticle, Store
+from index.safe_yaml import SafeYamlLoader, problem
+from index.store import MAX_TEXT_CHARS, Article, DuplicateArticle, InvalidArticle, Store
 
 #: File types that can be added, by suffix.
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 #: Files larger than this are refused before they are read.
 MAX_FILE_BYTES = 10_000_000
+#: Front matter (between the ``---`` lines) longer than this is refused.
+MAX_FRONT_MATTER_CHARS = 16_384
+#: The front matter fields read; any other key is ignored.
+FRONT_MATTER_KEYS = ("title", "url", "site", "published")
 
 
 class IngestError(InvalidArticle):
     """The source cannot be turned into an article (wrong type, no text, unreadable, ...)."""
+
+
+class ImportStopped(Exception):
+    """The store could not write (the disk is full, ...), so a bulk import stopped at item ``where``.
+
+    ``report`` holds what the import did before it stopped; the message says where and why.
+    """
+
+    def __init__(self, where: str, error: Exception, report: "ImportReport"):
+        super().__init__(f"the import stopped at {where}: {error} (the rest was not imported)")
+        self.report = report
 
 
 @dataclass(frozen=True)
@@ -45,7 +66,8 @@ class Draft:
 def from_text(raw: str, *, title: str | None = None) -> Draft:
     """Pasted text: the first non-empty line is the title (unless ``title`` is given), the rest the body.
 
-    Markdown front matter (``---`` / ``title:``, ``url:``, ``published:``, ``site:`` / ``---``) is read.
+    Markdown front matter (``---`` / ``title:``, ``url:``, ``published:``, ``site:`` / ``---``) is read;
+    its values must be text, numbers or dates.
     """
     if "\x00" in raw:
         raise IngestError("this looks like a binary file, not text")
@@ -53,33 +75,39 @@ def from_text(raw: str, *, title: str | None = None) -> Draft:
     body = raw.strip()
     if not body:
         raise IngestError("there is no article text (the text is empty)")
-    title = title or meta.get("title")
+    title = title or meta["title"]
     if not title:
         first, _, rest = body.partition("\n")
         title, body = first.strip().lstrip("#").strip(), rest.strip()
     if not body:
         raise IngestError("there is no article text (only a title line)")
-    return Draft(
-        title=str(title),
-        text=body,
-        url=meta.get("url"),
-        site=meta.get("site"),
-        published=str(meta["published"]) if meta.get("published") else None,
-    )
+    return Draft(title=title, text=body, url=meta["url"], site=meta["site"], published=meta["published"])
 
 
-def _front_matter(raw: str) -> tuple[dict, str]:
+def _front_matter(raw: str) -> tuple[dict[str, str | None], str]:
+    """The front matter's fields (``FRONT_MATTER_KEYS``, None when not given) and the text after it."""
+    meta = dict.fromkeys(FRONT_MATTER_KEYS)
     if not raw.startswith("---\n"):
-        return {}, raw
+        return meta, raw
     head, marker, rest = raw[4:].partition("\n---")
     if not marker:
-        return {}, raw
+        return meta, raw
+    if len(head) > MAX_FRONT_MATTER_CHARS:
+        raise IngestError(
+            f"the front matter is {len(head):,} characters; the limit is {MAX_FRONT_MATTER_CHARS:,}"
+        )
     try:
-        meta = yaml.safe_load(head)
+        found = yaml.load(head, Loader=SafeYamlLoader)
     except yaml.YAMLError as error:
-        raise IngestError(f"the front matter is not valid YAML: {error.problem}") from None
-    if not isinstance(meta, dict):
-        return {}, raw
+        raise IngestError(f"the front matter is not valid YAML: {problem(error)}") from None
+    if not isinstance(found, dict):
+        return meta, raw
+    for key in FRONT_MATTER_KEYS:
+        value = found.get(key)
+        if isinstance(value, bool) or not isinstance(value, (str, int, float, date, type(None))):
+            kind = "true/false" if isinstance(value, bool) else f"a {type(value).__name__}"
+            raise IngestError(f"the front matter's {key}: must be text or a date, not {kind}")
+        meta[key] = None if value is None or value == "" else str(value)
     return meta, rest.partition("\n")[2]
 
 
@@ -135,7 +163,7 @@ def from_bytes(data: bytes, suffix: str, *, charset: str | None = None) -> Draft
         raise IngestError("this looks like a binary file, not text")
     try:
         text = data.decode(charset or "utf-8-sig").removeprefix("\ufeff")
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):
         raise IngestError(f"the file is not {charset or 'UTF-8'} text") from None
     if len(text) > MAX_TEXT_CHARS:
         raise IngestError(f"the text is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
@@ -189,15 +217,25 @@ def store_draft(
     published: str | None = None,
     added_by: str | None = None,
 ) -> Article:
-    """Store a draft, with any of title, URL and date overridden."""
-    return store.add_article(
-        title=title or draft.title,
-        text=draft.text,
-        url=url or draft.url,
-        site=draft.site,
-        published=published or draft.published,
-        added_by=added_by,
-    )
+    """Store a draft, with any of title, URL and date overridden.
+
+    :raises IngestError: a field holds a lone surrogate (JSON's ``"\\ud800"``), which is not UTF-8.
+    """
+    fields = {
+        "title": title or draft.title,
+        "text": draft.text,
+        "url": url or draft.url,
+        "site": draft.site,
+        "published": published or draft.published,
+    }
+    for name, value in fields.items():
+        try:
+            (value or "").encode()
+        except UnicodeEncodeError as error:
+            raise IngestError(
+                f"the {name} is not valid Unicode: {value[error.start]!r} is a lone surrogate"
+            ) from None
+    return store.add_article(**fields, added_by=added_by)
 
 
 @dataclass
@@ -216,34 +254,44 @@ class ImportReport:
 def _jsonl_drafts(path: Path) -> Iterator[tuple[str, Draft | Exception]]:
     with path.open(encoding="utf-8", errors="replace") as lines:
         for number, line in enumerate(lines, 1):
-            where = f"{path.name}:{number}"
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-                if not isinstance(record, dict):
-                    raise IngestError("the line is not a JSON object")
-                missing = [k for k in ("title", "text") if not isinstance(record.get(k), str)]
-                if missing:
-                    raise IngestError(f"missing or non-text field(s): {', '.join(missing)}")
-                wrong = [
-                    k
-                    for k in ("url", "site", "published")
-                    if record.get(k) is not None and not isinstance(record[k], str)
-                ]
-                if wrong:
-                    raise IngestError(f"non-text field(s): {', '.join(wrong)}")
-                yield where, Draft(
-                    title=record["title"],
-                    text=record["text"],
-                    url=record.get("url") or None,
-                    site=record.get("site") or None,
-                    published=record.get("published") or None,
-                )
-            except json.JSONDecodeError as error:
-                yield where, IngestError(f"not valid JSON ({error.msg})")
+                item = _jsonl_draft(line)
             except IngestError as error:
-                yield where, error
+                item = error
+            yield f"{path.name}:{number}", item
+
+
+def _jsonl_draft(line: str) -> Draft:
+    """The article of one JSONL line."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise IngestError(f"not valid JSON ({error.msg})") from None
+    except ValueError as error:  # an integer of more than 4,300 digits
+        raise IngestError(f"not valid JSON ({error})") from None
+    except RecursionError:
+        raise IngestError("not valid JSON (nested too deeply)") from None
+    if not isinstance(record, dict):
+        raise IngestError("the line is not a JSON object")
+    missing = [k for k in ("title", "text") if not isinstance(record.get(k), str)]
+    if missing:
+        raise IngestError(f"missing or non-text field(s): {', '.join(missing)}")
+    wrong = [
+        k
+        for k in ("url", "site", "published")
+        if record.get(k) is not None and not isinstance(record[k], str)
+    ]
+    if wrong:
+        raise IngestError(f"non-text field(s): {', '.join(wrong)}")
+    return Draft(
+        title=record["title"],
+        text=record["text"],
+        url=record.get("url") or None,
+        site=record.get("site") or None,
+        published=record.get("published") or None,
+    )
 
 
 def _folder_drafts(folder: Path) -> Iterator[tuple[str, Draft | Exception]]:
@@ -268,6 +316,8 @@ def import_path(
         optional ``url``, ``published``, ``site`` per line.
     :param progress: show a progress bar (None: only on a terminal).
     :raises IngestError: the path is neither a folder nor a JSONL file.
+    :raises ImportStopped: the store could not write (e.g. the disk is full); it holds the report
+        of what was done before.
     """
     if path.is_dir():
         items = list(_folder_drafts(path))
@@ -285,6 +335,8 @@ def import_path(
             report.added.append(store_draft(store, item, added_by=added_by))
         except DuplicateArticle as error:
             report.skipped.append((where, str(error)))
-        except ArticleRefused as error:
+        except (sqlite3.OperationalError, OSError) as error:  # the next items would fail the same way
+            raise ImportStopped(where, error, report) from None
+        except (ValueError, TypeError) as error:  # InvalidArticle, or anything else wrong with this one
             report.failed.append((where, str(error)))
     return report

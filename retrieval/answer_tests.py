@@ -4,7 +4,8 @@ A test file is YAML, or JSONL with one case per line. Each case has a ``question
 check:
 
 * ``expect``: text the answer must contain, ignoring case and spacing; or a list of alternatives;
-* ``expect_regex``: a regular expression the answer must match (searched, ignoring case);
+* ``expect_regex``: a regular expression the answer must match (searched, ignoring case, with the
+  ``regex`` package; a search that takes over ``REGEX_TIMEOUT_S`` fails the case);
 * ``source``: the article the answer must cite: a title substring (ignoring case) or an article id;
 * ``no_answer: true``: the bot must say the articles do not answer it (``false``: it must answer).
 
@@ -13,14 +14,14 @@ In YAML the cases are a list, at the top or under ``cases:``; beside them, ``art
 the file's own temporary collection holds (paths relative to the file, folders, JSONL files, http(s)
 URLs, texts of several lines, or mappings with ``text`` and optional ``title``, ``url``,
 ``published``), so that the file is self-contained. In JSONL a line ``{"articles": [...]}`` does the
-same. A file that cannot be used as written raises ``MalformedTests`` naming the line at fault.
+same. YAML is read with ``index.safe_yaml`` (no anchors or aliases). A file that cannot be used as
+written raises ``MalformedTests`` naming the line at fault.
 
 Besides pass or fail, each case with ``expect`` is scored by exact match and F1 of the top answer
 against it (SQuAD's normalisation), each case with ``source`` by whether the top answer cites it.
 """
 
 import json
-import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -29,9 +30,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import regex
 import yaml
 
 from index.ingest import Draft, from_text, import_path, read_source, store_draft
+from index.safe_yaml import SafeYamlLoader, problem
 from index.store import ArticleRefused, DuplicateArticle, Store
 from retrieval.answer import answer
 from retrieval.embeddings import embed_missing
@@ -44,6 +47,8 @@ CASE_KEYS = ("question", "expect", "expect_regex", "source", "no_answer")
 #: The keys an inline article may have.
 ARTICLE_KEYS = ("text", "title", "url", "published", "site")
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+#: An ``expect_regex`` search taking longer than this (catastrophic backtracking) fails the case.
+REGEX_TIMEOUT_S = 1.0
 
 
 class MalformedTests(ValueError):
@@ -122,19 +127,19 @@ def load_answer_tests(path: str | Path) -> AnswerTests:
 
 
 def _yaml(text: str, name: str) -> tuple[list[AnswerCase], list[ArticleEntry]]:
-    loader = yaml.SafeLoader(text)
     try:
-        return _yaml_document(loader, name)
+        loader = SafeYamlLoader(text)  # a character YAML refuses (a control character) fails here
+        try:
+            return _yaml_document(loader, name)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise MalformedTests(f"{name}{line}: not valid YAML ({problem})") from None
-    finally:
-        loader.dispose()
+        raise MalformedTests(f"{name}{line}: not valid YAML ({problem(error)})") from None
 
 
-def _yaml_document(loader: yaml.SafeLoader, name: str) -> tuple[list[AnswerCase], list[ArticleEntry]]:
+def _yaml_document(loader: SafeYamlLoader, name: str) -> tuple[list[AnswerCase], list[ArticleEntry]]:
     """The cases and articles of the document, read node by node to know each one's line."""
     root = loader.get_single_node()
     if root is None:
@@ -175,13 +180,13 @@ def _yaml_document(loader: yaml.SafeLoader, name: str) -> tuple[list[AnswerCase]
     return cases, articles
 
 
-def _construct(loader: yaml.SafeLoader, node: yaml.Node):
+def _construct(loader: SafeYamlLoader, node: yaml.Node):
     value = loader.construct_object(node, deep=True)
     loader.constructed_objects.clear()
     return value
 
 
-def _keys(loader: yaml.SafeLoader, node: yaml.MappingNode, where: str) -> dict:
+def _keys(loader: SafeYamlLoader, node: yaml.MappingNode, where: str) -> dict:
     """The mapping's (key node, value node) by key; a key given twice is an error (YAML keeps the last)."""
     found = {}
     for key_node, value_node in node.value:
@@ -202,6 +207,10 @@ def _jsonl(text: str, name: str) -> tuple[list[AnswerCase], list[ArticleEntry]]:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             raise MalformedTests(f"{where}: not valid JSON ({error.msg})") from None
+        except ValueError as error:  # an integer of more than 4,300 digits
+            raise MalformedTests(f"{where}: not valid JSON ({error})") from None
+        except RecursionError:
+            raise MalformedTests(f"{where}: not valid JSON (nested too deeply)") from None
         if isinstance(record, dict) and "articles" in record and "question" not in record:
             if set(record) != {"articles"} or seen_articles:
                 raise MalformedTests(f'{where}: give the articles once, alone: {{"articles": [...]}}')
@@ -230,8 +239,8 @@ def _case(record, where: str) -> AnswerCase:
         if not isinstance(pattern, str) or not pattern:
             raise MalformedTests(f"{where}: expect_regex must be a regular expression (text)")
         try:
-            re.compile(pattern)
-        except re.error as error:
+            regex.compile(pattern)
+        except regex.error as error:
             raise MalformedTests(f"{where}: expect_regex is not a valid regular expression ({error})") from None
     source = record.get("source")
     if source is not None and (
@@ -513,11 +522,24 @@ def _misses(case: AnswerCase, found: Answer) -> list[str]:
     misses = []
     if case.expect and not any(_folded(e) in _folded(found.text) for e in case.expect):
         misses.append("expected " + " or ".join(f'"{e}"' for e in case.expect))
-    if case.expect_regex and not re.search(case.expect_regex, " ".join(found.text.split()), re.IGNORECASE):
-        misses.append(f"expected a match of /{case.expect_regex}/")
+    if case.expect_regex and (miss := _regex_miss(case.expect_regex, found.text)):
+        misses.append(miss)
     if case.source is not None and not cites(found, case.source):
         misses.append(f"expected the source {case.source!r}")
     return misses
+
+
+def _regex_miss(pattern: str, text: str) -> str | None:
+    """Why the text does not match ``expect_regex`` (None: it does), in words."""
+    try:
+        if regex.search(pattern, " ".join(text.split()), regex.IGNORECASE, timeout=REGEX_TIMEOUT_S):
+            return None
+    except TimeoutError:
+        return (
+            f"/{pattern}/ took over {REGEX_TIMEOUT_S:g} s to search the answer"
+            " (catastrophic backtracking: simplify it)"
+        )
+    return f"expected a match of /{pattern}/"
 
 
 def cites(found: Answer, source: str | int) -> bool:

@@ -1,6 +1,7 @@
 """bot/cli.py: the ``qabot`` command on a real collection file, as a user types it."""
 
 import json
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -297,3 +298,28 @@ def test_add_and_import_store_chunk_embeddings_when_the_encoder_is_on(qabot, mon
         chunks = store.counts()["chunks"]
         assert len(encoder.passages) == chunks - 1
         assert [c.text for c in store.chunks_without_embedding("all-MiniLM-L6-v2")] == ["Stored without an embedding."]
+
+
+@pytest.mark.parametrize("flags", [(), ("--json",)])
+def test_import_on_a_full_disk_prints_what_was_added_and_the_reason(qabot, tmp_path, monkeypatch, flags):
+    real_add = Store.add_article
+
+    def add_article(self, **fields):
+        if fields["title"] == "Story 2":
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_add(self, **fields)
+
+    monkeypatch.setattr(Store, "add_article", add_article)
+    path = tmp_path / "batch.jsonl"
+    lines = [json.dumps({"title": f"Story {i}", "text": f"Story {i}. {BODY}"}) for i in range(4)]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = qabot("import", str(path), *flags)
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert result.stderr == (
+        "Error: the import stopped at batch.jsonl:3: database or disk is full (the rest was not imported)\n"
+    )
+    if flags:
+        assert json.loads(result.stdout) == {"added": 2, "skipped": 0, "failed": 0}
+    else:
+        assert result.stdout == "2 added, 0 skipped, 0 failed\n"
+    assert [a["title"] for a in as_json(qabot("list", "--json"))] == ["Story 0", "Story 1"]

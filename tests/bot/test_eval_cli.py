@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from tests.conftest import ROOT, SAMPLE_ARTICLES
+from tests.retrieval.test_answer_tests import time_limit
 
 EXAMPLES = ROOT / "examples" / "answers.yaml"
 MINI_SQUAD = ROOT / "tests" / "fixtures" / "squad-mini.json"
@@ -79,6 +80,24 @@ def test_a_failing_case_exits_1_and_says_why(qabot, tmp_path):
     assert first.startswith("FAIL") and first.endswith('| expected "March 1999"')
     assert second.startswith("PASS")
     assert "passed:      1 of 2 (50.0%)" in result.stdout
+
+
+def test_a_catastrophic_expect_regex_fails_its_case_and_the_run_goes_on(qabot, tmp_path):
+    path = sample_file(
+        tmp_path,
+        r"""
+        - question: When did Putin last visit Pyongyang?
+          expect_regex: '^(.|.)*\d{5}$'
+        - question: When did Putin last visit Pyongyang?
+          expect_regex: 'July \d{4}'
+        """,
+    )
+    with time_limit(90):
+        result = qabot("eval", path)
+    assert result.exit_code == 1, result.output
+    first, second = result.stdout.splitlines()[:2]
+    assert first.startswith("FAIL") and first.endswith("(catastrophic backtracking: simplify it)")
+    assert second.startswith("PASS")
 
 
 def test_k_lets_a_case_pass_on_a_later_answer(qabot, tmp_path):

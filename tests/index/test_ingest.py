@@ -10,8 +10,17 @@ import pytest
 import index.fetch
 import index.ingest
 from index.fetch import FetchError, fetch
-from index.ingest import IngestError, import_path, read_source, store_draft
-from index.store import MAX_TEXT_CHARS, DuplicateArticle, InvalidArticle
+from index.ingest import (
+    MAX_FRONT_MATTER_CHARS,
+    ImportStopped,
+    IngestError,
+    from_bytes,
+    from_text,
+    import_path,
+    read_source,
+    store_draft,
+)
+from index.store import MAX_TEXT_CHARS, DuplicateArticle, InvalidArticle, Store
 from tests.page_server import (
     ARTICLE_PARAGRAPHS,
     BOILERPLATE,
@@ -21,6 +30,7 @@ from tests.page_server import (
     TITLE,
     PageServer,
     article_html,
+    page,
     redirect_to,
 )
 
@@ -358,6 +368,70 @@ def test_bad_date_in_front_matter_is_refused(store, tmp_path):
     assert_nothing_stored(store)
 
 
+def billion_laughs() -> str:
+    """An article whose front matter, under 500 bytes, holds aliases that expand to 9**9 strings."""
+    lines = ['lol0: &a0 "lol"']
+    lines += [f"lol{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    # (none is a field read: expanded, e.g. as the title, it took minutes and gigabytes before the fix)
+    return "---\ntitle: Laughs\n" + "\n".join(lines) + "\n---\n" + BODY
+
+
+def test_a_yaml_bomb_in_front_matter_is_refused_by_every_path(store, tmp_path, pages):
+    text = billion_laughs()
+    pages.routes["/bomb"] = page(text, "text/plain; charset=utf-8")
+    reads = [
+        lambda: from_text(text),  # pasted /add text, qabot add -
+        lambda: from_bytes(text.encode(), ".md"),  # an uploaded document
+        lambda: read_source(str(write(tmp_path, "bomb.md", text))),
+        lambda: read_source(pages.url("/bomb"), allow_private=True),  # a plain-text URL
+    ]
+    for read in reads:
+        with pytest.raises(IngestError, match=r"front matter .*anchors and aliases \(&name, \*name\)"):
+            read()
+    assert_nothing_stored(store)
+
+
+def test_front_matter_over_the_size_cap_is_refused(store, tmp_path):
+    filler = "".join(f"note{i}: {'x' * 70}\n" for i in range(MAX_FRONT_MATTER_CHARS // 70))
+    path = write(tmp_path, "long.md", f"---\ntitle: T\n{filler}---\n{BODY}")
+    with pytest.raises(IngestError, match=f"front matter is .*; the limit is {MAX_FRONT_MATTER_CHARS:,}"):
+        add(store, str(path))
+    assert_nothing_stored(store)
+
+
+@pytest.mark.parametrize(
+    "front, reason",
+    [
+        ("url: [1, 2]", "front matter's url: must be text or a date, not a list"),
+        ("title: {a: 1}", "front matter's title: must be text or a date, not a dict"),
+        ("published: yes", "front matter's published: must be text or a date, not true/false"),
+        ("published: 2024-02-30", "cannot read '2024-02-30': day is out of range for month"),
+        ("title: " + "[" * 1000 + "]" * 1000, "nested more than 50 levels deep"),
+        ("site: " + "9" * 5000, "cannot read '9999"),
+        ("title: a\x07b", "not valid YAML: unacceptable character #x0007: special characters are not allowed$"),
+    ],
+    ids=["url-list", "title-mapping", "published-bool", "published-bad-date", "deep", "huge-number", "control"],
+)
+def test_front_matter_values_that_cannot_be_read_are_refused_with_a_reason(store, front, reason):
+    with pytest.raises(IngestError, match=reason):
+        store_draft(store, from_text(f"---\n{front}\n---\n{BODY}"))
+    assert_nothing_stored(store)
+
+
+def test_front_matter_numbers_and_dates_are_taken_as_written(store):
+    draft = from_text(f"---\ntitle: 1984\npublished: 2024-05-06T10:30:00\nsite: 2600\n---\n{BODY}")
+    stored = store.get_article(store_draft(store, draft).id)
+    assert (stored.title, stored.published, stored.site) == ("1984", "2024-05-06", "2600")
+
+
+def test_a_lone_surrogate_is_refused_with_a_reason(store):
+    with pytest.raises(IngestError, match=r"the title is not valid Unicode: '\\ud800' is a lone surrogate"):
+        store_draft(store, from_text("Bad \ud800 title\n" + BODY))
+    with pytest.raises(IngestError, match="the text is not valid Unicode"):
+        store_draft(store, from_text("Title\n" + BODY + "\udfff"))
+    assert_nothing_stored(store)
+
+
 def test_missing_file(store, tmp_path):
     with pytest.raises(IngestError, match="no such file"):
         add(store, str(tmp_path / "nope.txt"))
@@ -450,6 +524,98 @@ def test_jsonl_import(store, tmp_path):
     assert stored["Kettles recalled"].url == "https://news.example/k"
     assert stored["Kettles recalled"].published == "2024-05-06"
     assert stored["Coin hoard"].site == "Wexcombe Gazette"
+
+
+def test_a_folder_import_stores_every_good_file_and_reports_each_bad_one(store, tmp_path):
+    folder = tmp_path / "articles"
+    for i in range(4):
+        write(folder, f"good-{i}.md", f"---\ntitle: Good {i}\npublished: 2024-05-0{i + 1}\n---\n{i}. {BODY}")
+    write(folder, "bad-date.md", f"---\ntitle: Bad date\npublished: 2024-02-30\n---\n{BODY} Bad date.")
+    write(folder, "bad-url.md", f"---\ntitle: Bad URL\nurl: [1, 2]\n---\n{BODY} Bad URL.")
+    write(folder, "bomb.md", billion_laughs())
+
+    report = import_path(store, folder, progress=False)
+
+    assert report.counts() == {"added": 4, "skipped": 0, "failed": 3}
+    failed = dict(report.failed)
+    assert "day is out of range for month" in failed["bad-date.md"]
+    assert "url: must be text or a date, not a list" in failed["bad-url.md"]
+    assert "anchors and aliases" in failed["bomb.md"]
+    assert sorted(a.title for a in store.list_articles()) == [f"Good {i}" for i in range(4)]
+
+
+def test_a_jsonl_import_stores_every_good_line_and_reports_each_bad_one(store, tmp_path):
+    good = [json.dumps({"title": f"Good {i}", "text": f"Story {i}. {BODY}"}) for i in range(5)]
+    bad = [
+        "[" * 100_000 + "]" * 100_000,
+        json.dumps({"title": "Surrogate title \ud800", "text": "A text of its own."}),
+        json.dumps({"title": "Surrogate text", "text": "Another text \udc80 of its own."}),
+        '{"title": "Huge number", "text": "x", "n": ' + "9" * 5000 + "}",
+    ]
+    lines = [good[0], bad[0], good[1], bad[1], good[2], bad[2], good[3], bad[3], good[4]]
+    path = write(tmp_path, "batch.jsonl", "\n".join(lines) + "\n")
+
+    report = import_path(store, path, progress=False)
+
+    assert report.counts() == {"added": 5, "skipped": 0, "failed": 4}
+    failed = dict(report.failed)
+    assert failed["batch.jsonl:2"] == "not valid JSON (nested too deeply)"
+    assert "the title is not valid Unicode: '\\ud800' is a lone surrogate" in failed["batch.jsonl:4"]
+    assert "the text is not valid Unicode: '\\udc80' is a lone surrogate" in failed["batch.jsonl:6"]
+    assert "not valid JSON (Exceeds the limit" in failed["batch.jsonl:8"]
+    assert [a.title for a in report.added] == [f"Good {i}" for i in range(5)]
+    assert store.counts()["articles"] == 5
+
+
+@pytest.mark.parametrize("error", [ValueError("no good (test)"), TypeError("wrong type (test)")])
+def test_an_error_of_the_store_for_one_item_fails_that_item_only(store, tmp_path, monkeypatch, error):
+    real_add = store.add_article
+
+    def add_article(**fields):
+        if fields["title"] == "Good 1":
+            raise error
+        return real_add(**fields)
+
+    monkeypatch.setattr(store, "add_article", add_article)
+    lines = [json.dumps({"title": f"Good {i}", "text": f"Story {i}. {BODY}"}) for i in range(3)]
+    report = import_path(store, write(tmp_path, "batch.jsonl", "\n".join(lines)), progress=False)
+    assert report.failed == [("batch.jsonl:2", str(error))]
+    assert [a.title for a in report.added] == ["Good 0", "Good 2"]
+
+
+def test_a_full_database_stops_the_import_with_what_was_added(db_path, tmp_path):
+    lines = [json.dumps({"title": f"Story {i}", "text": f"Story {i}. {BODY * 20}"}) for i in range(40)]
+    path = write(tmp_path, "batch.jsonl", "\n".join(lines))
+    with Store(db_path) as store:
+        pages_now = store.db.execute("PRAGMA page_count").fetchone()[0]
+        store.db.execute(f"PRAGMA max_page_count = {pages_now + 12}")  # a few articles' worth
+        full = r"stopped at batch\.jsonl:\d+: database or disk is full"
+        with pytest.raises(ImportStopped, match=full) as stop:
+            import_path(store, path, progress=False)
+        added = stop.value.report.added
+        assert 0 < len(added) < 40 and not stop.value.report.failed
+        assert store.counts()["articles"] == len(added)  # the item that hit the limit left nothing
+    with Store(db_path) as store:
+        assert [a.title for a in store.list_articles()] == [a.title for a in added]
+        assert store.get_article(added[-1].id).text == added[-1].text
+
+
+def test_an_os_error_of_the_store_stops_the_import(store, tmp_path, monkeypatch):
+    real_add = store.add_article
+    calls = []
+
+    def add_article(**fields):
+        calls.append(fields["title"])
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real_add(**fields)
+
+    monkeypatch.setattr(store, "add_article", add_article)
+    lines = [json.dumps({"title": f"Good {i}", "text": f"Story {i}. {BODY}"}) for i in range(5)]
+    with pytest.raises(ImportStopped, match=r"stopped at batch\.jsonl:3: .*No space left on device") as stop:
+        import_path(store, write(tmp_path, "batch.jsonl", "\n".join(lines)), progress=False)
+    assert [a.title for a in stop.value.report.added] == ["Good 0", "Good 1"]
+    assert len(calls) == 3  # nothing after it was tried
 
 
 def test_import_of_something_else_is_refused(store, tmp_path):

@@ -1,12 +1,15 @@
 """retrieval.answer_tests: loading YAML/JSONL test files, self-contained articles, checking and scoring."""
 
 import json
+import signal
 import textwrap
+from contextlib import contextmanager
 
 import pytest
 
 from index.ingest import import_path
 from retrieval.answer_tests import (
+    REGEX_TIMEOUT_S,
     AnswerCase,
     MalformedTests,
     article_collection,
@@ -42,6 +45,22 @@ def reader():
 
 def found(text: str, *, title: str = "Putin visits Pyongyang", article_id: int = 1) -> Answer:
     return Answer(text, 1.0, article_id, title, None, None, 0, len(text), text, 0)
+
+
+@contextmanager
+def time_limit(seconds: int):
+    """Fail the test when the block runs over ``seconds``, instead of hanging the run (SIGALRM)."""
+
+    def expire(signum, frame):
+        pytest.fail(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -151,6 +170,52 @@ def test_a_malformed_jsonl_file_names_the_line_at_fault(tmp_path, lines, fault):
     assert fault in malformed(path)
 
 
+def aliased(levels: int, item: str) -> str:
+    """YAML of aliases of aliases: each level is 9 of the one before (``item`` says how it uses them)."""
+    lines = ["x0: &a0 [lol]"]
+    for i in range(1, levels + 1):
+        lines.append(f"x{i}: &a{i} " + item.replace("ALIASES", ", ".join([f"*a{i - 1}"] * 9)))
+    return "\n".join(lines) + "\ncases:\n  - {question: 'Q?', expect: x}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "fault"),
+    [
+        (aliased(9, "[ALIASES]"), "t.yaml:1: not valid YAML (anchors and aliases (&name, *name) are not allowed)"),
+        (aliased(6, "{<<: [ALIASES]}").replace("[lol]", "{k: v}"), "t.yaml:1: not valid YAML (anchors and aliases"),
+        ("cases:\n  - {question: 'Q?', expect: &x July}\n", "t.yaml:2: not valid YAML (anchors and aliases"),
+        ("cases: " + "[" * 5000 + "]" * 5000 + "\n", "t.yaml:1: not valid YAML (nested more than 50 levels deep)"),
+        (
+            "articles:\n  - {text: 'T\\nBody.', published: 2024-02-30}\ncases:\n  - {question: 'Q?', expect: x}\n",
+            "t.yaml:2: not valid YAML (cannot read '2024-02-30': day is out of range for month)",
+        ),
+    ],
+    ids=["billion-laughs", "merge-key-bomb", "anchor", "deep", "bad-date"],
+)
+def test_yaml_that_would_grow_or_nest_without_end_is_malformed(tmp_path, text, fault):
+    with time_limit(30):
+        assert fault in malformed(write(tmp_path, "t.yaml", text))
+
+
+@pytest.mark.parametrize(
+    ("line", "fault"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "t.jsonl:1: not valid JSON (nested too deeply)"),
+        ('{"question": "Q?", "expect": ' + "9" * 5000 + "}", "t.jsonl:1: not valid JSON (Exceeds the limit"),
+    ],
+    ids=["deep", "huge-number"],
+)
+def test_a_jsonl_line_too_deep_or_too_long_to_read_is_malformed(tmp_path, line, fault):
+    path = tmp_path / "t.jsonl"
+    path.write_text(line, encoding="utf-8")
+    assert fault in malformed(path)
+
+
+def test_a_character_yaml_refuses_is_malformed_in_one_line(tmp_path):
+    fault = malformed(write(tmp_path, "t.yaml", "cases:\n  - {question: 'Q\x07?', expect: x}\n"))
+    assert fault == "t.yaml: not valid YAML (unacceptable character #x0007: special characters are not allowed)"
+
+
 def test_an_unreadable_file_is_malformed(tmp_path):
     (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00bad")
     assert "not UTF-8" in malformed(tmp_path / "bin.yaml")
@@ -251,6 +316,18 @@ def test_expect_regex_and_source():
     assert check_case(case(source=4), [answer], no_answer=False).passed
     wrong = check_case(case(expect=("July 2000",), source=5), [answer], no_answer=False)
     assert not wrong.passed and wrong.cited is False and wrong.failures == ("expected the source 5",)
+
+
+def test_a_catastrophic_expect_regex_fails_the_case_instead_of_hanging():
+    with time_limit(30):
+        nested = check_case(case(expect_regex=r"(a+)+$"), [found("a" * 40 + "b")], no_answer=False)
+        assert not nested.passed and nested.failures == ("expected a match of /(a+)+$/",)
+        sentence = found("Before this trip, Putin had been to Pyongyang only once, in July 2000.")
+        endless = check_case(case(expect_regex=r"^(.|.)*\d{5}$"), [sentence], no_answer=False)
+    assert not endless.passed and endless.failures == (
+        rf"/^(.|.)*\d{{5}}$/ took over {REGEX_TIMEOUT_S:g} s to search the answer"
+        " (catastrophic backtracking: simplify it)",
+    )
 
 
 def test_no_answer_cases():
