@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 #: A document whose caption is the /add command (with or without @botname, and a title after it).
 ADD_CAPTION = r"(?i)^/add(@\w+)?(\s|$)"
+#: The key of a kept question in an answer button's data (``Store.record_question``).
+QUESTION_KEY = r"([A-Za-z0-9_-]{12})"
 
 
 class WebhookServerError(RuntimeError):
@@ -160,10 +162,13 @@ def build_application(settings: Settings, store: Store, reader, encoder=None) ->
     application.add_handler(CommandHandler("remove", handlers.remove, filters=new))
     application.add_handler(CommandHandler("list", handlers.list_command, filters=new))
     application.add_handler(CommandHandler("stats", handlers.stats, filters=new))
-    # buttons: callback data is a kind and a short id, looked up in the store
-    application.add_handler(CallbackQueryHandler(handlers.sources, pattern=r"^src:(\d+)$"))
-    application.add_handler(CallbackQueryHandler(handlers.more_answers, pattern=r"^more:(\d+)$"))
-    application.add_handler(CallbackQueryHandler(handlers.feedback, pattern=r"^vote:(\d+):(up|down)$"))
+    # buttons: an answer's carry a kind and the question's key, looked up in the store; the list's
+    # an offset; any other data (an older version's buttons, forged data) no longer works
+    application.add_handler(CallbackQueryHandler(handlers.sources, pattern=rf"^src:{QUESTION_KEY}$"))
+    application.add_handler(CallbackQueryHandler(handlers.more_answers, pattern=rf"^more:{QUESTION_KEY}$"))
+    application.add_handler(
+        CallbackQueryHandler(handlers.feedback, pattern=rf"^vote:{QUESTION_KEY}:(up|down)$")
+    )
     application.add_handler(CallbackQueryHandler(handlers.list_page, pattern=r"^list:(\d+)$"))
     application.add_handler(CallbackQueryHandler(handlers.stale_button))
 

@@ -3,7 +3,8 @@
 Every front end prints the same ``Result`` from ``retrieval.answer``; only the markup differs.
 Telegram messages are built from ``Run``s (text with one style), escaped with ``html.escape`` when
 rendered, and cut into messages of at most 4096 characters between paragraphs, else sentences,
-else words, so a tag is never cut in two.
+else words, so a tag is never cut in two. One press of Sources sends at most
+``MAX_SOURCE_MESSAGES`` messages: passages too long for that are cut short, with a note.
 """
 
 import bisect
@@ -74,6 +75,10 @@ def result_as_text(result: Result) -> str:
 MAX_MESSAGE_CHARS = 4096
 #: Longer web addresses are not linked (a link must fit in a message with room to spare).
 MAX_LINK_CHARS = 1000
+#: The most messages the passages of one answer (its Sources) are shown in.
+MAX_SOURCE_MESSAGES = 3
+#: Said under a passage that was cut short to fit.
+SHORTENED = "(passage shortened: the whole text is in the article)"
 #: Where a long message may be cut, best first: between paragraphs, sentences, words.
 _CUTS = (
     re.compile(r"\n\s*\n"),
@@ -229,13 +234,43 @@ def more_answers_as_html(result: Result, *, limit: int = MAX_MESSAGE_CHARS) -> l
     return split_html(runs or [Run("There are no other answers.")], limit)
 
 
-def sources_as_html(result: Result, *, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
-    """The passages the answers were read from, each with its source, as Telegram HTML messages."""
+def _cut_short(text: str, chars: int) -> str:
+    """The first ``chars`` characters of the text, cut after a word when one ends in their second half."""
+    cut = text[:chars]
+    space = cut.rfind(" ")
+    return cut[:space] if space > chars // 2 else cut
+
+
+def _passage_runs(passages: list[tuple[Passage, str]], chars: int) -> list[Run]:
+    """Each passage numbered, with its source and its text, cut short to ``chars`` characters if longer."""
     runs: list[Run] = []
-    for rank, p in enumerate(result.passages, 1):
+    for rank, (p, text) in enumerate(passages, 1):
         runs += [Run("\n\n" if runs else ""), Run(f"{rank}. ", "b"), *_source_runs(p)]
-        runs.append(Run("\n" + _squash(p.text).strip()))
-    return split_html(runs or [Run("No passage matched the question.")], limit)
+        if len(text) <= chars:
+            runs.append(Run("\n" + text))
+        else:
+            runs += [Run("\n" + _cut_short(text, chars) + " …\n"), Run(SHORTENED, "i")]
+    return runs or [Run("No passage matched the question.")]
+
+
+def sources_as_html(
+    result: Result, *, limit: int = MAX_MESSAGE_CHARS, max_messages: int = MAX_SOURCE_MESSAGES
+) -> list[str]:
+    """The passages the answers were read from, each with its source, in at most ``max_messages``
+    Telegram HTML messages.
+
+    When they do not fit, every passage longer than an equal share of the messages is cut to it (at a
+    word, with " …" and a note), and the share shrinks until they fit (were even their sources too
+    long for that, the last messages are left out).
+    """
+    passages = [(p, _squash(p.text).strip()) for p in result.passages]
+    longest = max((len(text) for _, text in passages), default=0)
+    chars = min(longest, max_messages * limit // max(len(passages), 1))
+    while True:
+        messages = split_html(_passage_runs(passages, chars), limit)
+        if len(messages) <= max_messages or chars == 0:
+            return messages[:max_messages]
+        chars = chars * 3 // 4
 
 
 def text_as_html(text: str, *, limit: int = MAX_MESSAGE_CHARS) -> list[str]:

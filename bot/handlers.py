@@ -2,9 +2,12 @@
 
 Every question goes through ``retrieval.answer.answer()`` on a worker thread of the bot's executor
 (``QABOT_WORKERS`` threads), so the event loop keeps serving other chats while a question is read;
-every store call runs on a thread too. What was answered is kept in the store under a short id,
-which is all a button's callback data carries. Admin commands and buttons check the sender against
-``QABOT_ADMIN_IDS`` on every update.
+every store call runs on a thread too. What was answered is kept in the store under a random key,
+which is all a button's callback data carries; a button works only in the chat the answer was given
+in (in a private chat, only for the person it was given to), and anyone else gets a polite refusal.
+An answer is sent even when the store cannot keep it (a full disk, a locked database), only then
+without its buttons. Admin commands and buttons check the sender against ``QABOT_ADMIN_IDS`` on
+every update.
 """
 
 import asyncio
@@ -13,6 +16,7 @@ import dataclasses
 import json
 import logging
 import re
+import sqlite3
 import textwrap
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
@@ -21,13 +25,15 @@ from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
     Message,
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatAction
+from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext, ExtBot
 
@@ -51,7 +57,7 @@ from index.ingest import (
     from_url,
     store_draft,
 )
-from index.store import Article, ArticleNotFound, ArticleRefused, QuestionNotFound, Store
+from index.store import Article, ArticleNotFound, ArticleRefused, AskedQuestion, QuestionNotFound, Store
 from retrieval.answer import DEFAULT_ANSWERS, answer
 from retrieval.embeddings import embed_missing
 from retrieval.types import Answer, Passage, Result
@@ -63,6 +69,7 @@ NOT_ADMIN = "Sorry, only the bot's admins can do that. You can still ask me anyt
 SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
 EMPTY_COLLECTION = "I have no articles yet, so I cannot answer. An admin can add some with /add."
 GONE = "Sorry, I no longer have that answer. Please ask again."
+NOT_YOURS = "Sorry, this button is not for you. Ask me your own question!"
 ADD_USAGE = (
     "To add an article, send one of:\n"
     "/add https://example.org/article\n"
@@ -158,14 +165,11 @@ async def _reply(message: Message, texts: list[str], markup: InlineKeyboardMarku
         await message.reply_text(text, reply_markup=markup if i == len(texts) - 1 else None)
 
 
-async def _send_below(update: Update, context: BotContext, texts: list[str]) -> None:
+async def _send_below(context: BotContext, pressed: MaybeInaccessibleMessage, texts: list[str]) -> None:
     """Send HTML messages in reply to the message whose button was pressed."""
-    query = update.callback_query
     for text in texts:
         await context.bot.send_message(
-            update.effective_chat.id,
-            text,
-            reply_parameters=ReplyParameters(query.message.message_id) if query.message else None,
+            pressed.chat.id, text, reply_parameters=ReplyParameters(pressed.message_id)
         )
 
 
@@ -211,16 +215,26 @@ def _restored(saved: str) -> Result:
     )
 
 
+def _keep(store: Store, question: str, **fields) -> AskedQuestion | None:
+    """Keep an asked question (``Store.record_question``); None, logged, when the database refuses."""
+    try:
+        return store.record_question(question, **fields)
+    except sqlite3.OperationalError as error:  # a full disk, a locked or read-only database
+        log.warning("could not keep a question: %s", error)
+        return None
+
+
 def _answer_and_keep(
     store: Store, reader, encoder, question: str, chat_id: int, user_id: int | None
-) -> tuple[Result, int]:
-    """Answer on a worker thread and keep the question with what was answered; its id."""
+) -> tuple[Result, AskedQuestion | None]:
+    """Answer on a worker thread, then keep the question with what was answered (None if it could not)."""
     try:
         result = answer(question, store=store, reader=reader, top_k=DEFAULT_ANSWERS, encoder=encoder)
     except EmptyIndex:
-        store.record_question(question, answered=False, chat_id=chat_id, user_id=user_id)
+        _keep(store, question, answered=False, chat_id=chat_id, user_id=user_id)
         raise
-    question_id = store.record_question(
+    kept = _keep(
+        store,
         question,
         answered=not result.no_answer,
         chat_id=chat_id,
@@ -228,22 +242,22 @@ def _answer_and_keep(
         reader=result.reader,
         answer_json=_saved(result),
     )
-    return result, question_id
+    return result, kept
 
 
-def _answer_buttons(result: Result, question_id: int) -> InlineKeyboardMarkup | None:
-    """Sources and More answers, then 👍 / 👎; callback data is a kind and the question's id."""
+def _answer_buttons(result: Result, key: str) -> InlineKeyboardMarkup | None:
+    """Sources and More answers, then 👍 / 👎; callback data is a kind and the kept question's key."""
     row = []
     if result.passages:
-        row.append(InlineKeyboardButton("Sources", callback_data=f"src:{question_id}"))
+        row.append(InlineKeyboardButton("Sources", callback_data=f"src:{key}"))
     if len(result.answers) > 1:
-        row.append(InlineKeyboardButton("More answers", callback_data=f"more:{question_id}"))
+        row.append(InlineKeyboardButton("More answers", callback_data=f"more:{key}"))
     rows = [row] if row else []
     if not result.no_answer:
         rows.append(
             [
-                InlineKeyboardButton("👍", callback_data=f"vote:{question_id}:up"),
-                InlineKeyboardButton("👎", callback_data=f"vote:{question_id}:down"),
+                InlineKeyboardButton("👍", callback_data=f"vote:{key}:up"),
+                InlineKeyboardButton("👎", callback_data=f"vote:{key}:down"),
             ]
         )
     return InlineKeyboardMarkup(rows) if rows else None
@@ -269,24 +283,44 @@ async def _answer_question(update: Update, context: BotContext, question: str) -
     )
     async with _typing(message):
         try:
-            result, question_id = await work
+            result, kept = await work
         except EmptyIndex:
             await message.reply_text(EMPTY_COLLECTION)
             return
-    await _reply(message, result_as_html(result), _answer_buttons(result, question_id))
+    await _reply(message, result_as_html(result), _answer_buttons(result, kept.key) if kept else None)
 
 
-async def _kept_result(update: Update, context: BotContext) -> Result | None:
-    """The result kept for the question id in the pressed button's data, or None if it is gone."""
-    question_id = int(context.matches[0].group(1))
+def _given_to(kept: AskedQuestion, query: CallbackQuery) -> bool:
+    """Whether the button was pressed in the chat the answer was given in (in private, by its asker).
+
+    A button on an inline message is in no chat: the bot sends none, so its data is forged.
+    """
+    chat = query.message.chat if query.message else None
+    if chat is None or chat.id != kept.chat_id:
+        return False
+    return chat.type != ChatType.PRIVATE or query.from_user.id == kept.user_id
+
+
+async def _pressed(update: Update, context: BotContext, thanks: str | None = None) -> AskedQuestion | None:
+    """The kept question of the pressed answer button, after answering the press with ``thanks``.
+
+    None when the key in the button's data names no kept answer, or the answer was given to someone
+    else: the press is then answered with a polite refusal.
+    """
+    query = update.callback_query
     try:
-        kept = await asyncio.to_thread(context.store.question, question_id)
+        kept = await asyncio.to_thread(context.store.question_by_key, context.matches[0].group(1))
     except QuestionNotFound:
         kept = None
     if kept is None or kept.answer_json is None:
-        await _send_below(update, context, text_as_html(GONE))
+        await query.answer(GONE)
         return None
-    return _restored(kept.answer_json)
+    if not _given_to(kept, query):
+        log.info("refused user %s a button of question %s", query.from_user.id, kept.id)
+        await query.answer(NOT_YOURS)
+        return None
+    await query.answer(thanks)
+    return kept
 
 
 def _list_page(store: Store, offset: int) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -488,30 +522,27 @@ async def stats(update: Update, context: BotContext) -> None:
 
 
 async def sources(update: Update, context: BotContext) -> None:
-    """Sends the passages the answer was read from, each with its source."""
-    await update.callback_query.answer()
-    result = await _kept_result(update, context)
-    if result is not None:
-        await _send_below(update, context, sources_as_html(result))
+    """Sends the passages the answer was read from, each with its source (in a few messages at most)."""
+    kept = await _pressed(update, context)
+    if kept is not None:
+        texts = sources_as_html(_restored(kept.answer_json))
+        await _send_below(context, update.callback_query.message, texts)
 
 
 async def more_answers(update: Update, context: BotContext) -> None:
     """Sends the answers after the best one."""
-    await update.callback_query.answer()
-    result = await _kept_result(update, context)
-    if result is not None:
-        await _send_below(update, context, more_answers_as_html(result))
+    kept = await _pressed(update, context)
+    if kept is not None:
+        texts = more_answers_as_html(_restored(kept.answer_json))
+        await _send_below(context, update.callback_query.message, texts)
 
 
 async def feedback(update: Update, context: BotContext) -> None:
     """Thanks the user for their 👍 or 👎, which is kept with the question (one vote per person)."""
-    query = update.callback_query
-    await query.answer("Thanks for the feedback!")
-    question_id, vote = int(context.matches[0].group(1)), 1 if context.matches[0].group(2) == "up" else -1
-    try:
-        await asyncio.to_thread(context.store.record_feedback, question_id, query.from_user.id, vote)
-    except QuestionNotFound:
-        log.info("feedback on question %s, which is not stored", question_id)
+    kept = await _pressed(update, context, "Thanks for the feedback!")
+    if kept is not None:
+        user, vote = update.callback_query.from_user.id, 1 if context.matches[0].group(2) == "up" else -1
+        await asyncio.to_thread(context.store.record_feedback, kept.id, user, vote)
 
 
 async def list_page(update: Update, context: BotContext) -> None:

@@ -4,7 +4,9 @@ import re
 
 from bot.formatting import (
     MAX_MESSAGE_CHARS,
+    MAX_SOURCE_MESSAGES,
     NO_ANSWER,
+    SHORTENED,
     Run,
     more_answers_as_html,
     result_as_html,
@@ -100,6 +102,25 @@ def test_a_word_longer_than_a_message_and_astral_characters_are_cut_within_the_l
     assert len(messages) >= 3 and all(utf16(m) <= MAX_MESSAGE_CHARS for m in messages)
     assert "".join(Rendered(m).text for m in messages) == "😀" * 3000 + "&" * 3000
     assert not any(re.search(r"&(?!amp;)", m.replace("&amp;", "")) for m in messages)
+
+
+def test_sources_fit_in_a_few_messages_with_long_passages_cut_short_at_a_word():
+    long = "The glacier & its ice <moved> nine metres. " * 7000  # 300,000 characters, as old chunks could be
+    texts = [Rendered(m).text for m in sources_as_html(result(passages=[passage(long, n) for n in range(1, 6)]))]
+    assert len(texts) <= MAX_SOURCE_MESSAGES
+    shown = "\n".join(texts)
+    parts = re.split(r"^\d\. Article \d\n", shown, flags=re.MULTILINE)[1:]
+    assert len(parts) == 5
+    for part in parts:
+        cut, note = part.strip().rsplit(" …\n", 1)
+        assert note == SHORTENED and long.startswith(cut) and long[len(cut)] == " "  # after a whole word
+
+    (alone,) = [Rendered(m).text for m in sources_as_html(result(passages=[passage(long[:3000])]))]
+    assert alone == "1. Article 1\n" + long[:3000].strip()  # what fits is not cut
+    one = [Rendered(m).text for m in sources_as_html(result(passages=[passage(long)]))]
+    assert len(one) == MAX_SOURCE_MESSAGES and one[-1].endswith(SHORTENED)  # one passage gets all the room
+    unbroken = [Rendered(m).text for m in sources_as_html(result(passages=[passage("x" * 50_000)]))]
+    assert len(unbroken) <= MAX_SOURCE_MESSAGES and unbroken[-1].endswith("x …\n" + SHORTENED)
 
 
 def test_stats_in_words():

@@ -11,6 +11,7 @@ from index.store import SCHEMA_VERSION, Store
 from retrieval.embeddings import chunk_vectors, embed_missing, from_bytes, to_bytes
 from retrieval.encoder import NAME
 from retrieval.search import search
+from tests.index.test_store import _back_to_schema_4
 
 ROADS = {"council", "budget", "roads", "potholes", "monday"}
 TRANSPORT = {"transport", "cycle", "bus", "buses", "lanes", "routes", "trams"}
@@ -97,6 +98,7 @@ def test_a_schema_2_collection_is_migrated(db_path):
         store.add_article(title="T", text="Some text about trams.")
         store.db.execute("DROP TABLE chunk_embeddings")
         store.db.executescript("DROP TABLE postings; DROP TABLE pending_chunks")  # schema 4's
+        _back_to_schema_4(store)
         store.db.execute("PRAGMA user_version = 2")
     with Store(db_path) as store:
         assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
