@@ -13,7 +13,7 @@ has one, BM25 alone ranks them.
 import numpy as np
 
 from index.analysis import question_terms
-from index.store import Store
+from index.store import ArticleNotFound, Store
 from retrieval.embeddings import chunk_vectors
 from retrieval.types import Passage
 
@@ -87,7 +87,14 @@ def _rescored(question: str, hits: list[tuple[int, float]], store: Store, encode
 
 
 def _with_sources(store: Store, kept) -> list[Passage]:
-    articles = {a: store.get_article_info(a) for a in {chunk.article_id for chunk, _ in kept}}
+    """The kept chunks as passages citing their articles; chunks whose article was removed since
+    the index found them (an admin's /remove in another thread or process) are left out."""
+    articles = {}
+    for article_id in {chunk.article_id for chunk, _ in kept}:
+        try:
+            articles[article_id] = store.get_article_info(article_id)
+        except ArticleNotFound:
+            continue
     return [
         Passage(
             chunk_id=chunk.id,
@@ -101,4 +108,5 @@ def _with_sources(store: Store, kept) -> list[Passage]:
             score=score,
         )
         for chunk, score in kept
+        if chunk.article_id in articles
     ]
