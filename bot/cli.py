@@ -14,7 +14,6 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from index.bm25 import EmptyIndex
-from index.ingest import ImportStopped, IngestError, import_path, read_source, store_draft
 from index.store import ArticleNotFound, ArticleRefused, SchemaTooNew, Store
 from retrieval.answer import DEFAULT_ANSWERS, answer
 from retrieval.search import DEFAULT_K, search
@@ -69,6 +68,8 @@ def cli(ctx: click.Context, db: str | None) -> None:
 @click.pass_context
 def add(ctx, source, title, url, published, as_json) -> None:
     """Add one article from a file, an http(s) URL, or - for stdin."""
+    from index.ingest import read_source, store_draft  # trafilatura: not loaded for questions
+
     stdin_text = sys.stdin.read() if source == "-" else None
     try:
         draft = read_source(
@@ -92,6 +93,8 @@ def add(ctx, source, title, url, published, as_json) -> None:
 @click.pass_context
 def import_command(ctx, path, as_json) -> None:
     """Add every article of a folder (.txt/.md/.html) or a JSONL file."""
+    from index.ingest import ImportStopped, IngestError, import_path
+
     stopped = None
     try:
         report = import_path(_store(ctx), Path(path), added_by="cli")
@@ -407,6 +410,50 @@ def _eval_squad(ctx: click.Context, path: str, limit: int | None, seed: int, as_
         click.echo(squad_report_as_text(report))
 
 
+@cli.command()
+@click.option("--squad", "squad_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A SQuAD v2.0 file (with unanswerable questions) to tune on.")
+@click.option("--k", type=click.IntRange(min=1), default=5, show_default=True, help="Passages read per question.")
+@click.option("--dry-run", is_flag=True, help="Show what would be chosen; keep no profile.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def tune(ctx, squad_file, k, dry_run, as_json) -> None:
+    """Tune QABOT_QA_MODEL's no-answer threshold and fusion weight on a SQuAD file; keep them in its profile."""
+    from tqdm import tqdm
+
+    from retrieval.loading import SENTENCE, model_location
+    from retrieval.profile import save_profile
+    from retrieval.reader import ExtractiveReader
+    from retrieval.squad import MalformedSquad, load_squad
+    from retrieval.tuning import tune as tune_reader
+
+    settings = _settings(ctx)
+    if settings.qa_model == SENTENCE:
+        raise click.ClickException("QABOT_QA_MODEL is 'sentence': there is no QA model to tune")
+    try:
+        squad = load_squad(squad_file)
+    except MalformedSquad as error:
+        _malformed(ctx, error)
+    reader = ExtractiveReader(model_location(settings.qa_model), quantize=settings.quantize)
+    try:
+        reader.warm_up()
+    except (OSError, ValueError) as error:
+        raise click.ClickException(f"cannot load the QA model {settings.qa_model}: {error}") from None
+    with tqdm(total=len(squad.questions), desc="reading", unit="question", disable=None) as bar:
+        tuned = tune_reader(reader, squad, name=Path(squad_file).name, k=k, progress=bar.update)
+    kept = None if dry_run else str(save_profile(reader.model, tuned.profile))
+    if as_json:
+        _echo_json(tuned.report | {"profile": kept})
+        return
+    held = tuned.report["heldout"] or tuned.report["tune"]
+    click.echo(
+        f"no-answer threshold {tuned.profile.no_answer_threshold}, fusion weight {tuned.profile.fusion_weight}\n"
+        f"held out: F1 {held['f1']}, answerable F1 {held['has_ans_f1']}, "
+        f"unanswerable declined {held['no_ans_declined']}% ({held['questions']} questions)"
+    )
+    click.echo(f"profile kept in {kept}" if kept else "dry run: no profile kept")
+
+
 @cli.command("download-model")
 @click.argument("model", required=False)
 @click.pass_context
@@ -417,6 +464,9 @@ def download_model(ctx, model) -> None:
     model = model or _settings(ctx).qa_model
     if model == "sentence":
         raise click.ClickException("QABOT_QA_MODEL is 'sentence': there is no model to download")
+    if model == "builtin":
+        click.echo("The builtin reader is shipped inside qabot: nothing to download.")
+        return
     if model_files.is_local(model):
         if not Path(model).expanduser().is_dir():
             raise click.ClickException(f"no model folder at {model}")

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_QA_MODEL = "deepset/tinyroberta-squad2"
+DEFAULT_QA_MODEL = "builtin"
 
 
 class Settings(BaseSettings):

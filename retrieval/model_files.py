@@ -74,12 +74,18 @@ def cached(model: str) -> bool:
 
     Lets a missing model fail without importing torch and transformers (seconds on a small machine).
     """
+    return cached_folder(model) is not None
+
+
+def cached_folder(model: str) -> str | None:
+    """The local Hugging Face cache's folder of a hub id's files, None when it is not cached."""
     from huggingface_hub import try_to_load_from_cache
 
     try:
-        return isinstance(try_to_load_from_cache(model, "config.json"), str)
+        config = try_to_load_from_cache(model, "config.json")
     except ValueError:  # not a valid repository id
-        return False
+        return None
+    return os.path.dirname(config) if isinstance(config, str) else None
 
 
 def recent_failure(endpoint: str | None = None) -> str | None:

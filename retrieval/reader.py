@@ -33,23 +33,15 @@
    context; equal answers (same text, ignoring case) and overlapping ones in one article are merged,
    keeping the best-scored one. ``Answer.score`` is the fused score.
 
-**Where the defaults come from.** ``python -m benchmarks.tune_reader`` reads every question of the
-shared SQuAD 2.0 dev slice end to end (search over its 370 paragraphs, top 5 passages) with
-``../shared/models/minilm-squad1`` (all-MiniLM-L6-v2 fine-tuned on SQuAD 1.1), chooses on the five
-first Wikipedia articles (1,407 questions) and reports on the other five (1,959 held out):
-
-* ``fusion_weight`` = 1.0 maximises the F1 of the top span on answerable questions (63.0 → 67.1
-  tuning, 64.0 → 66.2 held out, against no fusion).
-* ``no_answer_threshold`` = 10.87 maximises SQuAD 2.0 F1 given that weight: held out EM 51.2,
-  F1 53.1 (always answering: 28.8 / 34.3); answerable F1 29.9, unanswerable questions declined
-  77.9%, the answer / no-answer decision right 55.2% of the time. minilm-squad1 never saw an
-  unanswerable question and its null logit is a weak signal (as its README warns), so the bar is
-  high and it declines many answerable questions. A SQuAD 2.0 model such as the default
-  ``deepset/tinyroberta-squad2`` is trained to put the null logit above the spans when there is no
-  answer; it could not be downloaded here to tune, so set its own threshold (``QABOT_NO_ANSWER_THRESHOLD``)
-  (SQuAD 2.0 readers commonly use a margin near 0) when it is measured.
-* The windows read better than the whole passages, not only faster: the top span's answerable F1
-  is 66.2 from the windows and 61.3 from the whole passages (held out, same model).
+**Calibration belongs to the model.** The fusion weight and the no-answer threshold are read from
+the model's profile (``retrieval.profile``: ``qabot tune`` writes it, the builtin reader ships one),
+chosen end to end on a SQuAD 2.0 file's first half of articles and reported on the other half.
+A model without a profile gets ``fusion_weight`` 1.0 and ``no_answer_threshold`` 0: the span must
+beat the null logit, a SQuAD 2.0 model's own decision (the 4.x pipeline's
+``handle_impossible_answer``); the log says it is untuned. ``QABOT_NO_ANSWER_THRESHOLD`` overrides.
+The windows read better than the whole passages, not only faster: with minilm-squad1 the top
+span's answerable F1 on the shared slice's held-out half was 66.2 from the windows and 61.3 from
+the whole passages.
 
 **int8.** ``quantize="int8"`` applies ``torch.ao.quantization.quantize_dynamic`` to the Linear
 layers (int8 weights, float activations): 2-3.5x faster here (``benchmarks/reader.py``). Its
@@ -81,10 +73,10 @@ from retrieval.types import Answer, Passage
 
 log = logging.getLogger(__name__)
 
-#: Weight of the passage's BM25 score added to a span's raw start + end logits (tuned, see above).
+#: Weight of the passage's BM25 score added to a span's raw start + end logits, without a profile.
 DEFAULT_FUSION_WEIGHT = 1.0
-#: How far the best span's logits must beat the null logit to be an answer (tuned, see above).
-DEFAULT_NO_ANSWER_THRESHOLD = 10.87
+#: How far the best span's logits must beat the null logit, without a profile: SQuAD 2.0's rule.
+UNTUNED_NO_ANSWER_THRESHOLD = 0.0
 #: Words of the passages' best sentences (with their neighbours) read per question.
 WINDOW_WORDS = 250
 #: Most words in one window: longer runs of chosen sentences are cut between sentences (about the
@@ -205,7 +197,7 @@ class ExtractiveReader:
         *,
         quantize: str = "none",
         fusion_weight: float = DEFAULT_FUSION_WEIGHT,
-        no_answer_threshold: float = DEFAULT_NO_ANSWER_THRESHOLD,
+        no_answer_threshold: float = UNTUNED_NO_ANSWER_THRESHOLD,
         window_words: int | None = WINDOW_WORDS,
         max_window_words: int | None = MAX_WINDOW_WORDS,
         min_sentence_share: float = MIN_SENTENCE_SHARE,
@@ -254,6 +246,8 @@ class ExtractiveReader:
         self.hub_timeout = hub_timeout
         self._model = None
         self._tokenizer = None
+        #: the folder the weights were loaded from (set by warm_up); profiles are bound to them
+        self.weights_folder: str | None = None
         self._lock = threading.Lock()
         self._tokenizer_lock = threading.Lock()  # a fast tokenizer's settings are not thread-safe
 
@@ -275,13 +269,13 @@ class ExtractiveReader:
             if self._model is not None:
                 return
             started = time.perf_counter()
-            model, tokenizer, where = self._load()
+            model, tokenizer, where, folder = self._load()
             if not getattr(tokenizer, "is_fast", False) or tokenizer.padding_side != "right":
                 raise ValueError(f"{self.model}: the reader needs a fast, right-padding tokenizer")
             if self.quantize == "int8":
                 model = _quantize_int8(model)
             self._set_threads()
-            self._tokenizer, self._model = tokenizer, model
+            self._tokenizer, self._model, self.weights_folder = tokenizer, model, folder
             log.info(
                 "QA model %s loaded from %s in %.1f s%s",
                 self.model, where, time.perf_counter() - started,
@@ -289,15 +283,16 @@ class ExtractiveReader:
             )
 
     def _load(self):
-        """``(model, tokenizer, where)``: from a folder, the local cache, or the hub once."""
+        """``(model, tokenizer, where, folder)``: from a folder, the local cache, or the hub once."""
         if model_files.is_local(self.model):
             folder = os.path.expanduser(self.model)
             if not os.path.isdir(folder):
                 raise model_files.ModelUnavailable(f"no model folder at {folder}")
-            return (*self._from_pretrained(folder), folder)
+            return (*self._from_pretrained(folder), folder, folder)
         if model_files.cached(self.model):
             try:
-                return (*self._from_pretrained(self.model), "the local Hugging Face cache")
+                return (*self._from_pretrained(self.model), "the local Hugging Face cache",
+                        model_files.cached_folder(self.model))
             except NotAQuestionAnsweringModel:
                 raise
             except OSError:
@@ -310,7 +305,7 @@ class ExtractiveReader:
                 f"{self.model} is not in the local Hugging Face cache, and {error}"
             ) from None
         folder = model_files.download(self.model, files, timeout=self.hub_timeout)
-        return (*self._from_pretrained(str(folder)), "the Hugging Face hub")
+        return (*self._from_pretrained(str(folder)), "the Hugging Face hub", str(folder))
 
     def _from_pretrained(self, source: str):
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer

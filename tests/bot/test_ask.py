@@ -125,10 +125,15 @@ def test_ask_on_an_empty_collection_is_refused(qabot):
 
 
 def test_download_model_offline_fails_fast_with_one_line(qabot):
-    result = qabot("download-model")
+    result = qabot("download-model", "deepset/tinyroberta-squad2")
     assert result.exit_code == 1 and result.stdout == ""
     message = result.stderr.strip()
     assert message == "Error: cannot download deepset/tinyroberta-squad2: HF_HUB_OFFLINE is set"
+
+
+def test_the_builtin_reader_needs_no_download(qabot):
+    result = qabot("download-model")
+    assert result.exit_code == 0 and "shipped inside qabot: nothing to download" in result.stdout
 
 
 def test_download_model_takes_the_model_argument(qabot):

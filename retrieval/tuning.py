@@ -1,0 +1,174 @@
+"""Tuning a span reader on a SQuAD file: its BM25 fusion weight and no-answer threshold (``qabot tune``).
+
+Every paragraph of the file becomes an article of an in-memory collection (``retrieval.squad``),
+and every question is read end to end once: ``search`` (top ``k`` passages), then
+``ExtractiveReader.score_spans``. The questions are split by Wikipedia article: values are chosen
+on the first half of the articles and reported on the other half (held out):
+
+1. the fusion weight ranks spans, so it is the one that maximises the answerable questions' F1 of
+   the top span when always answering;
+2. the threshold decides between that span and no answer, so it is the one that maximises SQuAD 2.0
+   F1 (no answer counts as the prediction ``""``), halfway between two observed margins.
+
+The ranking and the no-answer rule replayed here are ``ExtractiveReader.answers``'s (checked on the
+held-out half). The result is a ``retrieval.profile.ReaderProfile``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.store import Store
+from retrieval.metrics import exact_match, f1
+from retrieval.profile import ReaderProfile, weights_digest
+from retrieval.reader import ExtractiveReader, Reading
+from retrieval.search import search
+from retrieval.squad import SquadQuestion, SquadSet, load_collection
+
+WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """What ``tune`` chose and measured."""
+
+    profile: ReaderProfile
+    report: dict
+
+
+def split(squad: SquadSet) -> tuple[list[SquadQuestion], list[SquadQuestion]]:
+    """The questions of the first half of the file's articles, and of the other half."""
+    titles = list(dict.fromkeys(p.title for p in squad.paragraphs))
+    first = set(titles[: max(1, len(titles) // 2)])
+    tune = [q for q in squad.questions if squad.paragraphs[q.paragraph].title in first]
+    held = [q for q in squad.questions if squad.paragraphs[q.paragraph].title not in first]
+    return tune, held
+
+
+def read_all(reader: ExtractiveReader, store: Store, questions, k: int, progress=None) -> list[Reading]:
+    """Every question's reading, once (this is where the model runs)."""
+    readings = []
+    for q in questions:
+        readings.append(reader.score_spans(q.question, search(q.question, store=store, k=k)))
+        if progress:
+            progress(1)
+    return readings
+
+
+def top_span(reading: Reading, weight: float):
+    """The span ``ExtractiveReader.answers`` ranks first, or None."""
+    if not reading.spans:
+        return None
+    return max(reading.spans, key=lambda s: s.logit + weight * s.bm25)
+
+
+def _score(question: SquadQuestion, text: str) -> tuple[float, float]:
+    """(EM, F1) of an answer ("" for none); an unanswerable question is right only with ""."""
+    if not question.answers:
+        return (float(text == ""),) * 2
+    return exact_match(text, question.answers), f1(text, question.answers)
+
+
+def outcomes(questions, readings, weight):
+    """Per question: the top span's margin over the null logit, (EM, F1) answered, (EM, F1) silent."""
+    margins, answered, silent = [], [], []
+    for q, reading in zip(questions, readings, strict=True):
+        span = top_span(reading, weight)
+        margins.append(span.logit - reading.null if span else -math.inf)
+        answered.append(_score(q, span.text) if span else _score(q, ""))
+        silent.append(_score(q, ""))
+    return np.array(margins), np.array(answered).reshape(-1, 2), np.array(silent).reshape(-1, 2)
+
+
+def best_threshold(margins, answered, silent) -> float:
+    """The threshold maximising total F1 when a question is answered iff margin >= threshold."""
+    finite = np.unique(margins[np.isfinite(margins)])
+    candidates = np.concatenate([[-np.inf], finite, [np.inf]])
+    best, best_f1 = -np.inf, -1.0
+    for t in candidates:
+        total = np.where(margins >= t, answered[:, 1], silent[:, 1]).sum()
+        if total > best_f1 + 1e-9:
+            best, best_f1 = t, total
+    if not np.isfinite(best):
+        return float(best)
+    below = finite[finite < best]  # halfway to the next margin down, so it is not tied to one question
+    return float((best + below.max()) / 2 if below.size else best - 0.5)
+
+
+def metrics(questions, margins, answered, silent, threshold) -> dict:
+    """SQuAD 2.0 EM/F1 (%), answerable F1, unanswerable declined, answer/no-answer accuracy."""
+    speak = margins >= threshold
+    em = np.where(speak, answered[:, 0], silent[:, 0])
+    f1s = np.where(speak, answered[:, 1], silent[:, 1])
+    has = np.array([bool(q.answers) for q in questions])
+
+    def share(values) -> float | None:
+        return round(100 * float(values.mean()), 2) if values.size else None
+
+    return {
+        "em": share(em),
+        "f1": share(f1s),
+        "has_ans_f1": share(f1s[has]),
+        "no_ans_declined": share(~speak[~has]),
+        "no_answer_accuracy": share(speak == has),
+        "questions": len(questions),
+    }
+
+
+def check_against_reader(reader, questions, readings, weight, threshold) -> None:
+    """The replayed rule must give ``ExtractiveReader.answers``'s top answers."""
+    for q, reading in zip(questions, readings, strict=True):
+        got = reader.answers(reading, top_k=1, fusion_weight=weight, no_answer_threshold=threshold)
+        span = top_span(reading, weight)
+        expected = span.text if span and span.logit - reading.null >= threshold else None
+        if (got[0].text if got else None) != expected:
+            raise AssertionError(f"replayed rule differs from the reader on {q.id}")
+
+
+def tune(reader: ExtractiveReader, squad: SquadSet, *, name: str, k: int = 5, progress=None) -> Tuned:
+    """Choose the fusion weight and no-answer threshold of ``reader`` on ``squad`` (see above).
+
+    :param reader: the span reader, its model loaded.
+    :param squad: a SQuAD v2.0 file (with unanswerable questions) or v1.1 (the threshold then
+        only learns when the collection lacks the answer).
+    :param name: the file's name, for the profile's ``tuned_on``.
+    :param k: passages read per question.
+    :param progress: called with 1 after each question read.
+    """
+    store = Store(":memory:")
+    load_collection(squad, store)
+    tune_questions, held = split(squad)
+    tune_readings = read_all(reader, store, tune_questions, k, progress)
+    held_readings = read_all(reader, store, held, k, progress)
+    always = {w: metrics(tune_questions, *outcomes(tune_questions, tune_readings, w), -math.inf) for w in WEIGHTS}
+    weight = max(WEIGHTS, key=lambda w: (always[w]["has_ans_f1"] or 0.0, -w))
+    tuned = outcomes(tune_questions, tune_readings, weight)
+    threshold = best_threshold(*tuned)
+    held_outcomes = outcomes(held, held_readings, weight)
+    if held:
+        check_against_reader(reader, held, held_readings, weight, threshold)
+    report = {
+        "fusion_weight": weight,
+        "no_answer_threshold": round(threshold, 3),
+        "tune": metrics(tune_questions, *tuned, threshold),
+        "heldout": metrics(held, *held_outcomes, threshold) if held else None,
+        "heldout_always_answering": metrics(held, *held_outcomes, -math.inf) if held else None,
+        "heldout_margin_0": metrics(held, *held_outcomes, 0.0) if held else None,
+        "tokens_per_question": round(statistics.mean(r.tokens for r in held_readings or tune_readings), 1),
+    }
+    store.close()
+    profile = ReaderProfile(
+        no_answer_threshold=round(threshold, 3),
+        fusion_weight=weight,
+        weights_sha256=weights_digest(reader.weights_folder) or "",
+        tuned_on=(
+            f"{name}: chosen on {len(tune_questions)} questions of its first half of articles, "
+            f"reported on {len(held)} held out; top {k} passages, end to end"
+        ),
+        measured={key: report[key] for key in ("tune", "heldout", "heldout_always_answering")},
+    )
+    return Tuned(profile, report)

@@ -1,0 +1,95 @@
+"""retrieval.tuning and retrieval.profile: a model's calibration chosen on SQuAD, kept beside it, used."""
+
+import json
+import logging
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from retrieval.loading import calibrate, load_reader
+from retrieval.profile import PROFILE_FILE, ReaderProfile, load_profile, save_profile, weights_digest
+from retrieval.reader import UNTUNED_NO_ANSWER_THRESHOLD
+from retrieval.tuning import best_threshold, split
+from retrieval.squad import load_squad
+from tests.conftest import ROOT
+from tests.seeded_model import build_seeded_qa_model
+
+MINI = ROOT / "tests" / "fixtures" / "squad-mini.json"
+
+
+@pytest.fixture(scope="module")
+def seeded_folder(tmp_path_factory):
+    """A real-architecture QA model saved to a folder of its own (profiles are written beside it)."""
+    model, tokenizer = build_seeded_qa_model()
+    folder = tmp_path_factory.mktemp("seeded") / "seeded-qa"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_the_threshold_maximises_f1_halfway_between_margins():
+    margins = np.array([5.0, 3.0, 1.0, -2.0])
+    answered = np.array([[1, 1], [1, 1], [0, 0], [0, 0]], dtype=float)  # the two best are right
+    silent = np.array([[0, 0], [0, 0], [1, 1], [1, 1]], dtype=float)  # the two worst unanswerable
+    assert best_threshold(margins, answered, silent) == 2.0
+
+
+def test_questions_are_split_by_article_first_half_chooses():
+    squad = load_squad(MINI)
+    tune, held = split(squad)
+    titles = lambda qs: {squad.paragraphs[q.paragraph].title for q in qs}  # noqa: E731
+    assert tune and held and not titles(tune) & titles(held)
+
+
+def test_a_profile_applies_only_to_the_weights_it_was_tuned_for(seeded_folder, caplog):
+    digest = weights_digest(seeded_folder)
+    save_profile(str(seeded_folder), ReaderProfile(3.5, 0.5, digest, "test"))
+    assert load_profile(str(seeded_folder), seeded_folder).no_answer_threshold == 3.5
+    save_profile(str(seeded_folder), ReaderProfile(3.5, 0.5, "0" * 64, "tuned on another model"))
+    with caplog.at_level(logging.WARNING):
+        assert load_profile(str(seeded_folder), seeded_folder) is None
+    assert "tuned for other weights" in caplog.text
+    (seeded_folder / PROFILE_FILE).write_text("{not json")
+    assert load_profile(str(seeded_folder), seeded_folder) is None
+    (seeded_folder / PROFILE_FILE).unlink()
+
+
+def test_a_model_without_a_profile_is_untuned_and_says_so(seeded_folder, caplog):
+    with caplog.at_level(logging.INFO):
+        reader = load_reader(str(seeded_folder), use_encoder=False)
+    assert reader.name == "span" and reader.no_answer_threshold == UNTUNED_NO_ANSWER_THRESHOLD == 0.0
+    assert "no profile" in caplog.text and "untuned" in caplog.text
+    calibrate(reader, no_answer_threshold=-math.inf)  # QABOT_NO_ANSWER_THRESHOLD overrides
+    assert reader.no_answer_threshold == -math.inf
+
+
+def test_qabot_tune_keeps_a_profile_the_reader_then_uses(seeded_folder, tmp_path):
+    runner = CliRunner(env={"QABOT_QA_MODEL": str(seeded_folder), "QABOT_DB": str(tmp_path / "q.db")})
+    dry = runner.invoke(cli, ["tune", "--squad", str(MINI), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "dry run: no profile kept" in dry.output and not (seeded_folder / PROFILE_FILE).exists()
+    result = runner.invoke(cli, ["tune", "--squad", str(MINI), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    kept = json.loads((seeded_folder / PROFILE_FILE).read_text())
+    assert report["profile"] == str(seeded_folder / PROFILE_FILE)
+    assert kept["no_answer_threshold"] == report["no_answer_threshold"]
+    assert kept["weights_sha256"] == weights_digest(seeded_folder)
+    assert "squad-mini.json" in kept["tuned_on"] and kept["measured"]["tune"]["questions"] > 0
+    reader = load_reader(str(seeded_folder), use_encoder=False)
+    assert (reader.no_answer_threshold, reader.fusion_weight) == (kept["no_answer_threshold"], kept["fusion_weight"])
+    (seeded_folder / PROFILE_FILE).unlink()
+
+
+def test_qabot_tune_refuses_the_sentence_reader_and_a_bad_file(tmp_path):
+    runner = CliRunner(env={"QABOT_QA_MODEL": "sentence", "QABOT_DB": str(tmp_path / "q.db")})
+    result = runner.invoke(cli, ["tune", "--squad", str(MINI)])
+    assert result.exit_code == 1 and "no QA model to tune" in result.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    runner = CliRunner(env={"QABOT_QA_MODEL": "builtin", "QABOT_DB": str(tmp_path / "q.db")})
+    result = runner.invoke(cli, ["tune", "--squad", str(bad)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
