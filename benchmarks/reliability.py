@@ -12,6 +12,9 @@ Concurrent writers: 3 processes add and remove articles at once while a fourth s
 questions, then all three add the same articles at once. No write may fail, no kept article may be
 missing, none may be stored twice, and the collection must check clean and score as brute force.
 
+Decompression bomb: a page served ``Content-Encoding: gzip, gzip`` that decodes to 4 GB must be
+refused at the size cap; its peak memory (tracemalloc) is reported.
+
 Kill loop: ``qabot import`` of a JSONL file runs as a subprocess and is killed with SIGKILL at
 random moments; after every kill the collection must pass ``Store.verify()`` (SQLite integrity,
 BM25 index against the chunks, no article without chunks, no orphan chunk, BM25 counts) and score
@@ -46,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 from rank_bm25 import BM25Okapi
@@ -264,6 +268,36 @@ def churn(workdir: Path, *, operations: int = 3000, check_every: int = 100, seed
     return {"churn_operations": operations, "churn_checks": checks, "churn_mismatches": mismatches}
 
 
+def bomb_probe(decoded_bytes: int = 4_000_000_000) -> dict:
+    """Fetch a page compressed twice over (``Content-Encoding: gzip, gzip``) that decodes to
+    ``decoded_bytes``: it must be refused at the size cap, with little memory (tracemalloc peak).
+
+    :returns: ``{"bomb_bytes", "bomb_decoded_bytes", "bomb_refused", "bomb_peak_mb", "bomb_seconds"}``.
+    """
+    import tracemalloc
+
+    from index.fetch import FetchError, fetch
+    from tests.page_server import PageServer, compressed, page
+
+    piece = b"\0" * 1_000_000
+    once = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    layer = b"".join(once.compress(piece) for _ in range(decoded_bytes // len(piece))) + once.flush()
+    body = compressed([layer], "gzip")
+    with PageServer({"/bomb": page(body, headers={"Content-Encoding": "gzip, gzip"})}) as server:
+        tracemalloc.start()
+        started = time.perf_counter()
+        try:
+            fetch(server.url("/bomb"), allow_private=True)
+            refused = False
+        except FetchError:
+            refused = True
+        seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return {"bomb_bytes": len(body), "bomb_decoded_bytes": decoded_bytes, "bomb_refused": refused,
+            "bomb_peak_mb": round(peak / 1e6, 1), "bomb_seconds": round(seconds, 2)}
+
+
 def fuzz_cases(tests: list[str] = FUZZ_TESTS) -> dict:
     """Run the hypothesis tests with pytest and count the cases they generate.
 
@@ -393,16 +427,19 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         churned = churn(Path(workdir), operations=args.churn, seed=args.seed)
         writers = concurrent_writers(Path(workdir), processes=args.writers, seed=args.seed)
+        bomb = bomb_probe()
         killed = kill_loop(Path(workdir), kills=args.kills, articles=args.articles, seed=args.seed)
         fuzzed = fuzz_cases()
         load = load_probe(Path(workdir), questions=args.questions, chats=args.chats)
-    print("DETAILS " + json.dumps(churned | writers | killed | fuzzed | load))
+    print("DETAILS " + json.dumps(churned | writers | bomb | killed | fuzzed | load))
     result = {
         "churn_operations": churned["churn_operations"],
         "churn_mismatches": churned["churn_mismatches"],
         "writers": writers["writers"],
         "write_failures": writers["write_failures"] + writers["ask_failures"],
         "writers_lost": writers["lost"] + writers["stored_twice"],
+        "bomb_refused": bomb["bomb_refused"],
+        "bomb_peak_mb": bomb["bomb_peak_mb"],
         "kills": killed["kills"],
         "corrupt": killed["corrupt"],
         "lost": killed["lost"],
