@@ -1,7 +1,8 @@
 """The model card written beside the reader's weights: data, recipe, measured numbers, licences.
 
 ``write(folder)`` renders ``README.md`` from ``recipe.json`` (written by ``training.reader``) and,
-when present, ``measured.json`` (written by ``python -m training.evaluate``).
+when present, ``measured.json``: the benchmarks' numbers for these weights, copied from their
+``RESULT`` lines (``python -m training.card DIR`` renders the card again).
 """
 
 from __future__ import annotations
@@ -54,3 +55,9 @@ def write(folder: Path) -> Path:
     path = folder / "README.md"
     path.write_text("\n".join(lines))
     return path
+
+
+if __name__ == "__main__":  # python -m training.card DIR: render the card again (after measuring)
+    import sys
+
+    print(write(Path(sys.argv[1])))
