@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from index.bm25 import EmptyIndex
-from index.store import ArticleNotFound, ArticleRefused, SchemaTooNew, Store
+from index.store import ArticleNotFound, ArticleRefused, SchemaTooNew, Store, printable
 from retrieval.answer import DEFAULT_ANSWERS, answer
 from retrieval.search import DEFAULT_K, search
 
@@ -131,7 +131,8 @@ def list_command(ctx, as_json) -> None:
         click.echo("The collection is empty. Add articles with: qabot add FILE|URL or qabot import FOLDER")
     for a in articles:
         when = a.published or a.added_at[:10]
-        click.echo(f"{a.id:>5}  {when}  {a.title}  ({a.chunks} chunks){'  ' + a.url if a.url else ''}")
+        url = "  " + printable(a.url) if a.url else ""  # printable: stored by an older qabot, maybe raw
+        click.echo(f"{a.id:>5}  {when}  {printable(a.title)}  ({a.chunks} chunks){url}")
 
 
 @cli.command()

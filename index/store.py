@@ -381,7 +381,7 @@ class Store:
                 yield
             finally:
                 if self.db.conn.in_transaction:
-                    self.db.execute("COMMIT")
+                    self.db.conn.rollback()  # it only read: ending it so cannot fail on a damaged file
 
     def search_chunks(self, terms: list[str], k: int) -> list[tuple[int, float]]:
         """The ``k`` best chunks by BM25 for analysed query terms: ``(chunk_id, score)``, best first.

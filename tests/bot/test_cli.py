@@ -323,3 +323,25 @@ def test_import_on_a_full_disk_prints_what_was_added_and_the_reason(qabot, tmp_p
     else:
         assert result.stdout == "2 added, 0 skipped, 0 failed\n"
     assert [a["title"] for a in as_json(qabot("list", "--json"))] == ["Story 0", "Story 1"]
+
+
+def test_list_never_prints_terminal_escapes_or_bidi_overrides(qabot, db_path):
+    hostile = "Tram\x1b]0;owned\x07\x1b[2J news \u202eevil\u202c"
+    assert qabot("add", "-", "--title", hostile, input=f"Body. {BODY}").exit_code == 0
+    with Store(db_path) as store:  # as an older qabot stored it: raw
+        store.db.execute("UPDATE articles SET title = ?, url = ? WHERE id = 1", [hostile, "https://x.example/\x1b[2J"])
+    shown = qabot("list").stdout
+    assert "\x1b" not in shown and "\u202e" not in shown and "\x07" not in shown
+    assert "Tram]0;owned[2J news evil" in shown
+
+
+def test_check_on_a_damaged_file_is_one_line_per_problem(qabot, db_path):
+    assert qabot("import", str(SAMPLE_ARTICLES), env={"QABOT_ENCODER": "off"}).exit_code == 0
+    data = bytearray(db_path.read_bytes())
+    data[8192:40960] = b"\xff" * (40960 - 8192)  # clobber pages after the header
+    db_path.write_bytes(bytes(data))
+    for name in ("qabot.db-wal", "qabot.db-shm"):
+        (db_path.parent / name).unlink(missing_ok=True)
+    result = qabot("check")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith("problem: ") or result.stderr.startswith("Error: ")
