@@ -263,16 +263,24 @@ def _jsonl_drafts(path: Path) -> Iterator[tuple[str, Draft | Exception]]:
             yield f"{path.name}:{number}", item
 
 
+def json_line(line: str):
+    """One line of JSON Lines, read; a ValueError that says in one line why it cannot be."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON ({error.msg})") from None
+    except ValueError as error:  # an integer of more than 4,300 digits
+        raise ValueError(f"not valid JSON ({error})") from None
+    except RecursionError:
+        raise ValueError("not valid JSON (nested too deeply)") from None
+
+
 def _jsonl_draft(line: str) -> Draft:
     """The article of one JSONL line."""
     try:
-        record = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise IngestError(f"not valid JSON ({error.msg})") from None
-    except ValueError as error:  # an integer of more than 4,300 digits
-        raise IngestError(f"not valid JSON ({error})") from None
-    except RecursionError:
-        raise IngestError("not valid JSON (nested too deeply)") from None
+        record = json_line(line)
+    except ValueError as error:
+        raise IngestError(str(error)) from None
     if not isinstance(record, dict):
         raise IngestError("the line is not a JSON object")
     missing = [k for k in ("title", "text") if not isinstance(record.get(k), str)]

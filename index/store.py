@@ -12,7 +12,6 @@ Chunk embeddings, computed outside ``index/`` and stored as bytes, are deleted w
 import contextlib
 import hashlib
 import logging
-import re
 import secrets
 import sqlite3
 import threading

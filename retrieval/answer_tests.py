@@ -21,7 +21,6 @@ Besides pass or fail, each case with ``expect`` is scored by exact match and F1 
 against it (SQuAD's normalisation), each case with ``source`` by whether the top answer cites it.
 """
 
-import json
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -33,7 +32,7 @@ from pathlib import Path
 import regex
 import yaml
 
-from index.ingest import Draft, from_text, import_path, read_source, store_draft
+from index.ingest import Draft, from_text, import_path, json_line, read_source, store_draft
 from index.safe_yaml import SafeYamlLoader, problem
 from index.store import ArticleRefused, DuplicateArticle, Store
 from retrieval.answer import answer
@@ -204,13 +203,9 @@ def _jsonl(text: str, name: str) -> tuple[list[AnswerCase], list[ArticleEntry]]:
             continue
         where = f"{name}:{number}"
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise MalformedTests(f"{where}: not valid JSON ({error.msg})") from None
-        except ValueError as error:  # an integer of more than 4,300 digits
-            raise MalformedTests(f"{where}: not valid JSON ({error})") from None
-        except RecursionError:
-            raise MalformedTests(f"{where}: not valid JSON (nested too deeply)") from None
+            record = json_line(line)
+        except ValueError as error:
+            raise MalformedTests(f"{where}: {error}") from None
         if isinstance(record, dict) and "articles" in record and "question" not in record:
             if set(record) != {"articles"} or seen_articles:
                 raise MalformedTests(f'{where}: give the articles once, alone: {{"articles": [...]}}')
