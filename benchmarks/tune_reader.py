@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--k", type=int, default=5, help="passages read per question")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--write-profile", action="store_true", help="keep the profile for the model")
+    parser.add_argument("--min-answerable-f1", type=float, help="keep the answerable F1 at least this")
     args = parser.parse_args(argv)
     from tqdm import tqdm
 
@@ -42,7 +43,8 @@ def main(argv: list[str] | None = None) -> dict:
     reader.warm_up()
     started = time.perf_counter()
     with tqdm(total=len(squad.questions), desc="reading", unit="q", file=sys.stderr, mininterval=5) as bar:
-        tuned = tune(reader, squad, name=SLICE.name, k=args.k, progress=bar.update)
+        tuned = tune(reader, squad, name=SLICE.name, k=args.k, min_answerable_f1=args.min_answerable_f1,
+                     progress=bar.update)
     seconds = time.perf_counter() - started
     if args.write_profile:
         print(f"profile kept in {save_profile(reader.model, tuned.profile)}", file=sys.stderr)

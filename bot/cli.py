@@ -415,10 +415,12 @@ def _eval_squad(ctx: click.Context, path: str, limit: int | None, seed: int, as_
 @click.option("--squad", "squad_file", required=True, type=click.Path(exists=True, dir_okay=False),
               help="A SQuAD v2.0 file (with unanswerable questions) to tune on.")
 @click.option("--k", type=click.IntRange(min=1), default=5, show_default=True, help="Passages read per question.")
+@click.option("--min-answerable-f1", type=click.FloatRange(0, 100),
+              help="Choose the threshold among those keeping answerable F1 at least this (0-100).")
 @click.option("--dry-run", is_flag=True, help="Show what would be chosen; keep no profile.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def tune(ctx, squad_file, k, dry_run, as_json) -> None:
+def tune(ctx, squad_file, k, min_answerable_f1, dry_run, as_json) -> None:
     """Tune QABOT_QA_MODEL's no-answer threshold and fusion weight on a SQuAD file; keep them in its profile."""
     from tqdm import tqdm
 
@@ -441,7 +443,8 @@ def tune(ctx, squad_file, k, dry_run, as_json) -> None:
     except (OSError, ValueError) as error:
         raise click.ClickException(f"cannot load the QA model {settings.qa_model}: {error}") from None
     with tqdm(total=len(squad.questions), desc="reading", unit="question", disable=None) as bar:
-        tuned = tune_reader(reader, squad, name=Path(squad_file).name, k=k, progress=bar.update)
+        tuned = tune_reader(reader, squad, name=Path(squad_file).name, k=k,
+                            min_answerable_f1=min_answerable_f1, progress=bar.update)
     kept = None if dry_run else str(save_profile(reader.model, tuned.profile))
     if as_json:
         _echo_json(tuned.report | {"profile": kept})

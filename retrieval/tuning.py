@@ -84,13 +84,20 @@ def outcomes(questions, readings, weight):
     return np.array(margins), np.array(answered).reshape(-1, 2), np.array(silent).reshape(-1, 2)
 
 
-def best_threshold(margins, answered, silent) -> float:
-    """The threshold maximising total F1 when a question is answered iff margin >= threshold."""
+def best_threshold(margins, answered, silent, has=None, min_has_f1: float | None = None) -> float:
+    """The threshold maximising total F1 when a question is answered iff margin >= threshold.
+
+    :param has: which questions are answerable (needed with ``min_has_f1``).
+    :param min_has_f1: only thresholds keeping the answerable questions' F1 (0-100) at least this.
+    """
     finite = np.unique(margins[np.isfinite(margins)])
     candidates = np.concatenate([[-np.inf], finite, [np.inf]])
     best, best_f1 = -np.inf, -1.0
     for t in candidates:
-        total = np.where(margins >= t, answered[:, 1], silent[:, 1]).sum()
+        f1s = np.where(margins >= t, answered[:, 1], silent[:, 1])
+        if min_has_f1 is not None and 100 * f1s[has].mean() < min_has_f1:
+            continue
+        total = f1s.sum()
         if total > best_f1 + 1e-9:
             best, best_f1 = t, total
     if not np.isfinite(best):
@@ -129,7 +136,10 @@ def check_against_reader(reader, questions, readings, weight, threshold) -> None
             raise AssertionError(f"replayed rule differs from the reader on {q.id}")
 
 
-def tune(reader: ExtractiveReader, squad: SquadSet, *, name: str, k: int = 5, progress=None) -> Tuned:
+def tune(
+    reader: ExtractiveReader, squad: SquadSet, *, name: str, k: int = 5,
+    min_answerable_f1: float | None = None, progress=None,
+) -> Tuned:
     """Choose the fusion weight and no-answer threshold of ``reader`` on ``squad`` (see above).
 
     :param reader: the span reader, its model loaded.
@@ -137,6 +147,9 @@ def tune(reader: ExtractiveReader, squad: SquadSet, *, name: str, k: int = 5, pr
         only learns when the collection lacks the answer).
     :param name: the file's name, for the profile's ``tuned_on``.
     :param k: passages read per question.
+    :param min_answerable_f1: choose the threshold among those keeping the tuning half's answerable
+        F1 at least this (0-100): SQuAD 2.0's adversarial unanswerable questions otherwise push
+        the threshold up until the reader declines many answerable questions.
     :param progress: called with 1 after each question read.
     """
     store = Store(":memory:")
@@ -147,7 +160,9 @@ def tune(reader: ExtractiveReader, squad: SquadSet, *, name: str, k: int = 5, pr
     always = {w: metrics(tune_questions, *outcomes(tune_questions, tune_readings, w), -math.inf) for w in WEIGHTS}
     weight = max(WEIGHTS, key=lambda w: (always[w]["has_ans_f1"] or 0.0, -w))
     tuned = outcomes(tune_questions, tune_readings, weight)
-    threshold = best_threshold(*tuned)
+    has = np.array([bool(q.answers) for q in tune_questions])
+    threshold = best_threshold(*tuned, has=has, min_has_f1=min_answerable_f1)
+    f1_threshold = best_threshold(*tuned)
     held_outcomes = outcomes(held, held_readings, weight)
     if held:
         check_against_reader(reader, held, held_readings, weight, threshold)
@@ -158,6 +173,9 @@ def tune(reader: ExtractiveReader, squad: SquadSet, *, name: str, k: int = 5, pr
         "heldout": metrics(held, *held_outcomes, threshold) if held else None,
         "heldout_always_answering": metrics(held, *held_outcomes, -math.inf) if held else None,
         "heldout_margin_0": metrics(held, *held_outcomes, 0.0) if held else None,
+        "heldout_at_best_f1_threshold": (
+            metrics(held, *held_outcomes, f1_threshold) | {"threshold": round(f1_threshold, 3)} if held else None
+        ),
         "tokens_per_question": round(statistics.mean(r.tokens for r in held_readings or tune_readings), 1),
     }
     store.close()
@@ -167,8 +185,10 @@ def tune(reader: ExtractiveReader, squad: SquadSet, *, name: str, k: int = 5, pr
         weights_sha256=weights_digest(reader.weights_folder) or "",
         tuned_on=(
             f"{name}: chosen on {len(tune_questions)} questions of its first half of articles, "
-            f"reported on {len(held)} held out; top {k} passages, end to end"
+            f"reported on {len(held)} held out; top {k} passages, end to end; threshold maximising "
+            "SQuAD 2.0 F1" + (f" with answerable F1 >= {min_answerable_f1}" if min_answerable_f1 else "")
         ),
-        measured={key: report[key] for key in ("tune", "heldout", "heldout_always_answering")},
+        measured={key: report[key] for key in ("tune", "heldout", "heldout_always_answering",
+                                               "heldout_at_best_f1_threshold")},
     )
     return Tuned(profile, report)
