@@ -45,8 +45,11 @@ def write(folder: Path) -> Path:
         f"{recipe['loss_last_50']} (last 50).",
         "- Reproduce: `python -m training.reader "
         + " ".join(f"--train {p}" for p in recipe["train"])
-        + f" --init {recipe['init']} --steps {recipe['steps']} --out DIR` "
-        f"(with `--negatives {recipe['negatives']} --seed {recipe['seed']}`, the defaults).",
+        + f" --init {recipe['init']} --steps {recipe['steps']} --batch-size {recipe['batch_size']}"
+        f" --lr {recipe['lr']} --weight-decay {recipe['weight_decay']} --max-len {recipe['max_len']}"
+        f" --stride {recipe['stride']} --negatives {recipe['negatives']}"
+        f" --unanswerable-repeat {recipe['unanswerable_repeat']} --seed {recipe['seed']} --out DIR`"
+        " (it ran with `--budget-minutes`, which chose the steps from the measured speed).",
     ]
     if measured:
         lines += ["", "## What it does (measured)", ""]

@@ -58,7 +58,7 @@ def test_training_writes_float16_weights_tokenizer_card_and_a_resumable_checkpoi
     recipe = json.loads((out / "recipe.json").read_text())
     assert recipe["steps"] == 2 and recipe["windows"] == 4
     card = (out / "README.md").read_text()
-    assert "--steps 2" in card and "Apache-2.0" in card and "CC BY-SA 4.0" in card
+    assert "--steps 2 --batch-size 2" in card and "Apache-2.0" in card and "CC BY-SA 4.0" in card
     assert training.main(args + ["--resume"]) == 0  # already at its last step: saves again
     assert json.loads((out / "recipe.json").read_text())["steps"] == 2
 
