@@ -7,12 +7,8 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.formatting import ANSWER_KEYS, NO_ANSWER
-from tests.conftest import SAMPLE_ARTICLES, SHARED
+from tests.conftest import SAMPLE_ARTICLES
 
-MINILM_SQUAD = SHARED / "models" / "minilm-squad1"
-needs_minilm = pytest.mark.skipif(
-    not (MINILM_SQUAD / "model.safetensors").exists(), reason="../shared/models/minilm-squad1 is absent"
-)
 PUTIN = "When did Putin last visit Pyongyang?"
 
 
@@ -64,27 +60,24 @@ def test_ask_falls_back_to_the_sentence_reader_when_the_model_is_missing(sample)
     assert body["reader"] == "sentence" and body["answers"]
 
 
-@needs_minilm
-def test_ask_json_with_the_span_reader(sample):
-    body = asked(sample("ask", PUTIN, "--json", "--k", "2", QABOT_QA_MODEL=str(MINILM_SQUAD)))
+def test_ask_json_with_the_builtin_span_reader(sample):
+    body = asked(sample("ask", PUTIN, "--json", "--k", "2"))
     assert body["reader"] == "span" and not body["no_answer"]
     assert 1 <= len(body["answers"]) <= 2
     best = body["answers"][0]
-    assert "July 2000" in best["text"] and "Putin" in best["title"]
+    assert best["text"] == "July 2000" and "Putin" in best["title"]  # the exact answer
     shown = json.loads(sample("show", str(best["article_id"]), "--json").stdout)
     assert shown["text"][best["start"] : best["end"]] == best["text"]
 
 
-@needs_minilm
 def test_ask_json_says_when_nothing_answers(sample):
     question = "What is the boiling point of liquid nitrogen?"
-    body = asked(sample("ask", question, "--json", QABOT_QA_MODEL=str(MINILM_SQUAD)))
+    body = asked(sample("ask", question, "--json"))
     assert body == {"question": question, "reader": "span", "no_answer": True, "answers": []}
 
 
-@needs_minilm
 def test_ask_plain_text_shows_answer_sentence_and_source(sample):
-    result = sample("ask", PUTIN, QABOT_QA_MODEL=str(MINILM_SQUAD))
+    result = sample("ask", PUTIN)
     assert result.exit_code == 0, result.output
     first = result.stdout.splitlines()[0]
     assert "July 2000" in first
@@ -92,9 +85,8 @@ def test_ask_plain_text_shows_answer_sentence_and_source(sample):
     assert "[article 1]" in result.stdout
 
 
-@needs_minilm
 def test_ask_plain_text_no_answer_shows_the_closest_passages(sample):
-    result = sample("ask", "What is the boiling point of liquid nitrogen?", QABOT_QA_MODEL=str(MINILM_SQUAD))
+    result = sample("ask", "What is the boiling point of liquid nitrogen?")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(NO_ANSWER)
 

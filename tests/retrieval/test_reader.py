@@ -2,8 +2,7 @@
 
 The seeded model (tests/seeded_model.py: the packaged MiniLM encoder with a seeded random span
 head, real tokenizer) checks the mechanics: offsets, merging, batching, the no-answer path.
-``../shared/models/minilm-squad1`` (a MiniLM fine-tuned on SQuAD 1.1) checks real answers; those
-tests skip when ``../shared`` is absent.
+The builtin reader (retrieval/builtin_reader, loaded with its profile) checks real answers.
 """
 
 import importlib.resources
@@ -21,12 +20,6 @@ from retrieval.loading import load_reader
 from retrieval.reader import ExtractiveReader, NotAQuestionAnsweringModel, Reading
 from retrieval.search import search
 from retrieval.types import Passage
-from tests.conftest import SHARED
-
-MINILM_SQUAD = SHARED / "models" / "minilm-squad1"
-needs_minilm = pytest.mark.skipif(
-    not (MINILM_SQUAD / "model.safetensors").exists(), reason="../shared/models/minilm-squad1 is absent"
-)
 PUTIN = "When did Putin last visit Pyongyang?"
 
 
@@ -51,9 +44,10 @@ def seeded(seeded_dir):
 
 
 @pytest.fixture(scope="module")
-def minilm():
-    reader = ExtractiveReader(str(MINILM_SQUAD), threads=1)
-    reader.warm_up()
+def builtin():
+    """The builtin reader as qabot loads it: its weights and its profile."""
+    reader = load_reader("builtin", use_encoder=False)
+    assert reader.name == "span"
     return reader
 
 
@@ -232,28 +226,25 @@ def test_settings_are_checked_at_construction():
         ExtractiveReader("x", batch_size=0)
 
 
-# --- a real model: minilm-squad1 -------------------------------------------------------------------
+# --- a real model: the builtin reader -------------------------------------------------------------------
 
 
-@needs_minilm
-def test_minilm_answers_when_putin_last_visited(minilm, sample_store):
-    result = answer(PUTIN, store=sample_store, reader=minilm)
+def test_the_builtin_reader_answers_when_putin_last_visited(builtin, sample_store):
+    result = answer(PUTIN, store=sample_store, reader=builtin)
     assert result.reader == "span" and not result.no_answer
     best = result.answers[0]
-    assert "July 2000" in best.text
+    assert best.text == "July 2000"
     assert "Putin" in best.title and "Pyongyang" in best.context
     assert article_text(sample_store, best.article_id)[best.start : best.end] == best.text
 
 
-@needs_minilm
-def test_minilm_answers_across_articles(minilm, sample_store):
-    result = answer("How many kettles did Lumora recall?", store=sample_store, reader=minilm)
+def test_the_builtin_reader_answers_across_articles(builtin, sample_store):
+    result = answer("How many kettles did Lumora recall?", store=sample_store, reader=builtin)
     assert "184,000" in result.answers[0].text and "kettle" in result.answers[0].title.lower()
 
 
-@needs_minilm
-def test_minilm_says_when_the_collection_does_not_answer(minilm, sample_store):
-    result = answer("What is the boiling point of liquid nitrogen?", store=sample_store, reader=minilm)
+def test_the_builtin_reader_says_when_the_collection_does_not_answer(builtin, sample_store):
+    result = answer("What is the boiling point of liquid nitrogen?", store=sample_store, reader=builtin)
     assert result.no_answer and result.answers == ()
     assert result.passages  # the closest passages are still shown
 
