@@ -87,7 +87,9 @@ def load_reader(
                 "The QA model %s could not be loaded (%s); answering with the sentence reader.%s",
                 model,
                 str(error).splitlines()[0] if str(error) else type(error).__name__,
-                "" if model == BUILTIN else " Run `qabot download-model` where the Hugging Face hub is reachable.",
+                "" if model == BUILTIN else " To use it: `qabot download-model` where the Hugging Face hub is "
+                "reachable, or set QABOT_QA_MODEL to a local model folder; QABOT_QA_MODEL=sentence says this "
+                "no more.",
             )
     reader = sentence_reader(use_encoder=use_encoder)
     reader.warm_up()

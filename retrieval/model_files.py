@@ -107,7 +107,8 @@ def recent_failure(endpoint: str | None = None) -> str | None:
     if seen is None or not 0 <= now - seen[0] < REMEMBER_SECONDS:
         return None
     minutes = max(1, round((now - seen[0]) / 60))
-    return f"{endpoint} was unreachable {minutes} min ago ({seen[1]})"
+    return (f"{endpoint} was unreachable when qabot last tried, {minutes} min ago ({seen[1]}); "
+            f"it tries again {round(REMEMBER_SECONDS / 60)} min after that")
 
 
 def remember_failure(reason: str, endpoint: str | None = None) -> None:

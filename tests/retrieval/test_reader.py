@@ -298,7 +298,7 @@ def test_unreachable_hub_is_asked_once_then_remembered(hub_state, monkeypatch):
         raise AssertionError("the hub was asked again")
 
     monkeypatch.setattr(model_files, "probe", no_second_try)
-    with pytest.raises(model_files.ModelUnavailable, match="was unreachable 1 min ago"):
+    with pytest.raises(model_files.ModelUnavailable, match="was unreachable when qabot last tried, 1 min ago"):
         ExtractiveReader("some-org/not-a-model").warm_up()
     monkeypatch.setattr(model_files, "_remembered", {})  # a new process: the file remembers
     with pytest.raises(model_files.ModelUnavailable, match="was unreachable"):
