@@ -183,14 +183,15 @@ def recall(reader: ExtractiveReader, store: Store, questions: list[Question]) ->
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--collection", choices=("squad", "sample"), default="squad" if SLICE.exists() else "sample"
+        "--collection", choices=("squad", "sample"), default="squad" if SLICE.exists() else "sample",
+        help="the SQuAD dev slice's paragraphs (when present), or the sample articles (default: %(default)s)",
     )
     parser.add_argument("--questions", type=int, default=60, help="questions timed (SQuAD: a seeded sample)")
     parser.add_argument("--reference-questions", type=int, default=20, help="questions for roberta-base")
     parser.add_argument("--model", help="a real QA model folder or hub id, instead of the random RoBERTa")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
     parser.add_argument("--no-reference", action="store_true", help="skip the roberta-base reference")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the question sample (default: %(default)s)")
     args = parser.parse_args(argv)
 
     import torch

@@ -111,10 +111,10 @@ def percentile(values: list[float], q: float) -> float:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--chunks", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--adds", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--chunks", type=int, default=100_000, help="chunks in the collection (default: %(default)s)")
+    parser.add_argument("--queries", type=int, default=200, help="questions timed, one from each of as many chunks")
+    parser.add_argument("--adds", type=int, default=64, help="articles added one at a time, each timed")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic collection (default: %(default)s)")
     parser.add_argument("--no-peer", action="store_true", help="Skip rank-bm25 (too slow at 1M).")
     parser.add_argument("--db", type=Path, help="Keep the built collection here (reused if present).")
     args = parser.parse_args(argv)

@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--encoder", choices=("auto", "off"), default="auto",
                         help="auto: hybrid search and the sentence reader use all-MiniLM-L6-v2 if installed.")
     parser.add_argument("--limit", type=int, help="Ask this many answerable questions, drawn at random.")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the --limit draw (default: %(default)s).")
     args = parser.parse_args(argv)
 
     squad = load_squad(args.file)

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=BUILTIN, help="builtin, a folder or a hub id")
     parser.add_argument("--k", type=int, default=5, help="passages read per question")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
     parser.add_argument("--write-profile", action="store_true", help="keep the profile for the model")
     parser.add_argument("--min-answerable-f1", type=float, help="keep the answerable F1 at least this")
     args = parser.parse_args(argv)

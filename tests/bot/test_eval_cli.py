@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from index.store import Store
 from tests.conftest import ROOT, SAMPLE_ARTICLES
 from tests.retrieval.test_answer_tests import time_limit
 
@@ -59,7 +60,7 @@ def test_every_case_passing_exits_0_with_a_line_per_case_and_a_summary(qabot, tm
     assert "Putin and Kim sign strategic partnership treaty" in lines[0] and " s  " in lines[0]
     assert lines[1].startswith("PASS") and "expected: no answer  | got: (no answer)" in lines[1]
     summary = "\n".join(lines[2:])
-    assert "passed:      2 of 2 (100.0%)" in summary and "citations:   100.0% of 1 cases" in summary
+    assert "passed:      2 of 2 (100.0%)" in summary and "citations:   100.0% of 1 case with source" in summary
     assert "exact match:" in summary and "F1" in summary and "p50" in summary and "p95" in summary
     assert "reader:      sentence, encoder off" in summary
 
@@ -166,10 +167,15 @@ def test_json_is_one_object_with_a_summary(qabot, tmp_path):
     assert data["cases"][2]["failures"] == ["expected the source 'Tethys'"]
 
 
-def test_the_configured_collection_is_used_without_articles(qabot, tmp_path):
+def test_the_configured_collection_is_used_without_articles(qabot, tmp_path, db_path):
     path = write(tmp_path, "- question: How many smart kettles is Lumora recalling?\n  expect: 184,000\n")
+    missing = qabot("eval", path)
+    assert missing.exit_code == 1 and f"no collection at {db_path} (set QABOT_DB or --db" in missing.stderr
+    assert not db_path.exists()  # eval without articles: only reads
+    Store(db_path).close()
     empty = qabot("eval", path)
-    assert empty.exit_code == 1 and "the collection is empty" in empty.stderr
+    assert empty.exit_code == 1 and f"the collection {db_path} is empty" in empty.stderr
+    assert f"(or list articles: in {path})" in empty.stderr
     assert qabot("import", str(SAMPLE_ARTICLES)).exit_code == 0
     assert qabot("eval", path).exit_code == 0
 

@@ -66,11 +66,13 @@ def test_a_model_without_a_profile_is_untuned_and_says_so(seeded_folder, caplog)
     assert reader.no_answer_threshold == -math.inf
 
 
-def test_qabot_tune_keeps_a_profile_the_reader_then_uses(seeded_folder, tmp_path):
+def test_qabot_tune_keeps_a_profile_the_reader_then_uses(seeded_folder, tmp_path, monkeypatch):
     runner = CliRunner(env={"QABOT_QA_MODEL": str(seeded_folder), "QABOT_DB": str(tmp_path / "q.db")})
+    monkeypatch.setattr("bot.progress.EVERY_SECONDS", 0)  # a progress line for every question read
     dry = runner.invoke(cli, ["tune", "--squad", str(MINI), "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "dry run: no profile kept" in dry.output and not (seeded_folder / PROFILE_FILE).exists()
+    assert "dry run: no profile kept" in dry.stdout and not (seeded_folder / PROFILE_FILE).exists()
+    assert dry.stderr.startswith("reading: 1/") and " questions, " in dry.stderr  # stderr is no terminal
     result = runner.invoke(cli, ["tune", "--squad", str(MINI), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
