@@ -39,8 +39,9 @@ FIRST_PAUSE = 0.25
 MAX_PAUSE = 8.0
 #: How often flood control (429) is waited out before the error reaches the resend loop.
 FLOOD_RETRIES = 3
-#: Methods whose failed requests are not worth sending again.
-NOT_RESENT = frozenset({"sendChatAction"})
+#: Calls that only decorate the chat (the command menu, "typing…", a button's toast): never resent,
+#: since a late one is worthless, and callers go on without them when they fail.
+COSMETIC = frozenset({"sendChatAction", "setMyCommands", "answerCallbackQuery"})
 
 #: httpx errors raised before any byte of the request reached Telegram.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -84,7 +85,7 @@ class ResendingRateLimiter(AIORateLimiter):
             try:
                 return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
             except TelegramError as error:
-                if endpoint in NOT_RESENT or not not_carried_out(error) or loop.time() + pause > give_up:
+                if endpoint in COSMETIC or not not_carried_out(error) or loop.time() + pause > give_up:
                     raise
                 log.warning("%s failed (%s); sending it again in %.2f s", endpoint, error, pause)
             await asyncio.sleep(pause)

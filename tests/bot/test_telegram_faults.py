@@ -6,6 +6,8 @@ asked is answered by exactly one delivered message. A send whose answer never ca
 """
 
 import asyncio
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -13,11 +15,13 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot import delivery
 from bot.app import build_application
+from bot.cli import MALFORMED_TOKEN
 from tests.bot.conftest import (
     QUESTIONS,
     USER,
     answered_questions,
     bot_settings,
+    qabot_env,
     rendered,
     replies,
     serving,
@@ -108,3 +112,37 @@ def caused_by(error: Exception, cause: Exception) -> Exception:
 )
 def test_only_what_telegram_certainly_did_not_carry_out_is_resent(error, resent):
     assert delivery.not_carried_out(error()) is resent
+
+
+# --- cosmetic calls and start-up failures ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [500, 404])
+async def test_failing_menus_typing_and_button_toasts_never_keep_the_bot_from_answering(
+    server, sample_store, reader, db_path, status, caplog
+):
+    for method in ("setMyCommands", "sendChatAction", "answerCallbackQuery"):
+        server.fail_next(method, 50, status)
+    async with serving(build_application(bot_settings(server, db_path), sample_store, reader)):
+        (answer,) = await replies(server, USER, lambda: server.inject_message("Who drove the first tram?"))
+        assert "Priya Nandakumar" in rendered(answer).text
+        vote = next(b["callback_data"] for row in answer["reply_markup"]["inline_keyboard"] for b in row
+                    if b["text"] == "👍")
+        server.inject_callback_query(vote, message=answer["_message_id"])
+        await until(lambda: sample_store.stats()["votes_up"] == 1)  # the press counts, its toast failed
+    tried = [c.method for c in server.calls]
+    assert tried.count("setMyCommands") == 1  # not resent, and not tried for each admin once the API fails
+    assert tried.count("answerCallbackQuery") == 1
+    menu_warnings = [r for r in caplog.records if "command menus" in r.getMessage()]
+    assert len(menu_warnings) == 1 and "answers without them" in menu_warnings[0].getMessage()
+
+
+def test_a_malformed_token_is_refused_at_once_without_asking_telegram(server, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", "from bot.cli import cli; cli()", "--db", str(tmp_path / "q.db"), "run"],
+        env=qabot_env(server) | {"TELEGRAM_BOT_TOKEN": "abc"}, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [MALFORMED_TOKEN]
+    assert not server.calls and not (tmp_path / "q.db").exists()
+
