@@ -2,6 +2,7 @@
 over and over, fuzzing, and load.
 
     python -m benchmarks.reliability [--churn 3000] [--writers 3] [--kills 20] [--articles 400]
+                                     [--feed-kills 10] [--entries 200]
                                      [--questions 200] [--chats 50]
 
 Churn: random adds and removes in one process; every 100 operations the collection must pass
@@ -20,6 +21,9 @@ random moments; after every kill the collection must pass ``Store.verify()`` (SQ
 BM25 index against the chunks, no article without chunks, no orphan chunk, BM25 counts) and score
 the probe queries as brute force, and
 re-running the import must complete the rest with no duplicates.
+The same for ``qabot update-feeds`` adding a feed of 200 entries served from 127.0.0.1, killed once
+some of the articles are stored, a random moment later: after every kill the collection must check clean and every entry kept as added must have its article (and every
+article a feed brought its entry); the last pass must add the rest, none stored twice.
 
 Fuzzing: the hypothesis tests (``tests/test_fuzz.py``: questions, payloads, command lines;
 ``tests/bot/test_bot_fuzz.py``: messages, /add texts, pages and files sent to the running bot) run
@@ -39,12 +43,14 @@ Prints ``DETAILS {json}`` and then, last, ``RESULT {json}``.
 import argparse
 import asyncio
 import collections
+import contextlib
 import gc
 import json
 import multiprocessing
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -125,6 +131,101 @@ def kill_loop(workdir: Path, *, kills: int, articles: int, seed: int = 0) -> dic
         "lost": articles - len(set(titles)),
         "duplicates": len(titles) - len(set(titles)),
         "articles": len(titles),
+    }
+
+
+def _update_feeds(db: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from bot.cli import cli; cli()", "--db", str(db), "update-feeds", "--json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "QABOT_QA_MODEL": "sentence", "QABOT_ENCODER": "off", "QABOT_ALLOW_PRIVATE_URLS": "1"},
+    )
+
+
+def feed_problems(store: Store) -> list[str]:
+    """Where the feeds' entries and the articles disagree: an entry kept as added without its
+    article, an article a feed brought that no added entry accounts for, a link stored twice."""
+    db, problems = store.db, []
+    orphans = db.execute(
+        "SELECT count(*) FROM feed_entries e WHERE e.status = 'added' AND NOT EXISTS"
+        " (SELECT 1 FROM articles a WHERE a.id = e.article_id AND a.url = e.link)"
+    ).fetchone()[0]
+    unaccounted = db.execute(
+        "SELECT count(*) FROM articles a WHERE a.added_by LIKE 'feed:%' AND NOT EXISTS"
+        " (SELECT 1 FROM feed_entries e WHERE e.article_id = a.id AND e.status = 'added')"
+    ).fetchone()[0]
+    twice = db.execute("SELECT count(*) - count(DISTINCT url) FROM articles").fetchone()[0]
+    for count, what in ((orphans, "entries kept as added have no article"),
+                        (unaccounted, "articles from a feed have no entry"), (twice, "links stored twice")):
+        if count:
+            problems.append(f"{count} {what}")
+    return problems
+
+
+def _stored_articles(db: Path) -> int:
+    """How many articles the collection holds now (read as another process writes)."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
+        return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+
+def feed_kill_loop(workdir: Path, *, kills: int, entries: int, latency: float = 0.01, seed: int = 0) -> dict:
+    """Kill ``qabot update-feeds`` ``kills`` times while it adds a feed's ``entries`` pages (served
+    from 127.0.0.1, each ``latency`` s late), checking the collection after each kill; then finish.
+
+    Each kill comes once a random number of the articles still to add are stored, a random moment
+    later (within about one page's work), so it lands mid-pass.
+
+    :returns: ``{"feed_kills", "feed_corrupt", "feed_lost", "feed_duplicates", "feed_articles"}``
+        (corrupt: ``Store.verify()`` or ``feed_problems`` failed after a kill; lost: entries without
+        their article after the final pass; duplicates: articles stored twice).
+    """
+    from index.feeds import follow
+    from tests.page_server import PageServer, news_site
+
+    rng = random.Random(seed)
+    db = workdir / "feeds.db"
+    with PageServer(news_site(entries, latency=latency)) as site:
+
+        def start_over() -> None:
+            for extra in ("", "-wal", "-shm"):
+                Path(f"{db}{extra}").unlink(missing_ok=True)
+            with Store(db) as store:
+                follow(store, site.url("/feed.xml"), allow_private=True)
+
+        start_over()
+        done_kills = corrupt = 0
+        while done_kills < kills:
+            stored = _stored_articles(db)
+            if stored >= entries - 1:
+                start_over()
+                stored = 0
+            target = rng.randint(stored + 1, entries - 1)
+            process = _update_feeds(db)
+            while process.poll() is None and _stored_articles(db) < target:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.05))
+            if process.poll() is not None:  # finished before the kill: start over
+                start_over()
+                continue
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            done_kills += 1
+            with Store(db) as store:
+                problems = store.verify() + feed_problems(store)
+            if problems:
+                corrupt += 1
+                print(f"feed kill {done_kills}: {problems}", file=sys.stderr)
+        _update_feeds(db).wait()
+    with Store(db) as store:
+        urls = [a.url for a in store.list_articles()]
+        corrupt += bool(store.verify() + feed_problems(store))
+    return {
+        "feed_kills": done_kills,
+        "feed_corrupt": corrupt,
+        "feed_lost": entries - len(set(urls)),
+        "feed_duplicates": len(urls) - len(set(urls)),
+        "feed_articles": len(urls),
     }
 
 
@@ -418,9 +519,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--churn", type=int, default=3000, help="add/remove operations of the churn probe")
     parser.add_argument("--writers", type=int, default=3, help="processes writing at once")
-    parser.add_argument("--kills", type=int, default=20)
-    parser.add_argument("--articles", type=int, default=400)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kills", type=int, default=20, help="kills of a bulk import (default: %(default)s)")
+    parser.add_argument("--articles", type=int, default=400, help="articles of that import (default: %(default)s)")
+    parser.add_argument("--feed-kills", type=int, default=10, help="kills of qabot update-feeds")
+    parser.add_argument("--entries", type=int, default=200, help="entries of the feed it updates")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every probe (default: %(default)s)")
     parser.add_argument("--questions", type=int, default=200, help="questions a load round")
     parser.add_argument("--chats", type=int, default=50, help="chats a load round")
     args = parser.parse_args(argv)
@@ -429,9 +532,10 @@ def main(argv: list[str] | None = None) -> dict:
         writers = concurrent_writers(Path(workdir), processes=args.writers, seed=args.seed)
         bomb = bomb_probe()
         killed = kill_loop(Path(workdir), kills=args.kills, articles=args.articles, seed=args.seed)
+        feed_killed = feed_kill_loop(Path(workdir), kills=args.feed_kills, entries=args.entries, seed=args.seed)
         fuzzed = fuzz_cases()
         load = load_probe(Path(workdir), questions=args.questions, chats=args.chats)
-    print("DETAILS " + json.dumps(churned | writers | bomb | killed | fuzzed | load))
+    print("DETAILS " + json.dumps(churned | writers | bomb | killed | feed_killed | fuzzed | load))
     result = {
         "churn_operations": churned["churn_operations"],
         "churn_mismatches": churned["churn_mismatches"],
@@ -443,6 +547,9 @@ def main(argv: list[str] | None = None) -> dict:
         "kills": killed["kills"],
         "corrupt": killed["corrupt"],
         "lost": killed["lost"],
+        "feed_kills": feed_killed["feed_kills"],
+        "feed_corrupt": feed_killed["feed_corrupt"],
+        "feed_lost": feed_killed["feed_lost"] + feed_killed["feed_duplicates"],
         "fuzz_cases": fuzzed["fuzz_cases"],
         "crashes": fuzzed["crashes"],
         "load_questions": load["load_questions"],

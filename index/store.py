@@ -7,6 +7,7 @@ The schema is created and migrated on open; ``PRAGMA user_version`` records its 
 The questions people ask and their 👍/👎 feedback are kept beside the articles (schema 2).
 Chunk embeddings, computed outside ``index/`` and stored as bytes, are deleted with their chunk
 (schema 3). Schema 4 replaced the FTS5 table of schema 1 with ``index.bm25``'s postings.
+Schema 6 keeps the followed news feeds and what became of each of their entries (``index.feeds``).
 """
 
 import contextlib
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 #: Articles longer than this many characters of text are refused.
 MAX_TEXT_CHARS = 2_000_000
 MAX_TITLE_CHARS = 300
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: Seconds a writer waits for another process's transaction to end before giving up.
 BUSY_TIMEOUT = 60.0
 #: Schema 1's FTS5 tokenizer: it saw our analyser's terms joined by spaces.
@@ -291,8 +292,42 @@ def _migrate_to_5(db: sqlite_utils.Database) -> None:
     bm25.ChunkIndex(db.conn).rebuild(db.execute("SELECT id, terms FROM chunks"))
 
 
+def _migrate_to_6(db: sqlite_utils.Database) -> None:
+    # followed feeds (ids never reused, so /unfollow N cannot hit a newer feed), and each entry seen:
+    # added (its article, NULL once removed), skipped (already stored), failed (retried), gave_up
+    db.executescript(
+        """
+        CREATE TABLE feeds (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          url TEXT NOT NULL UNIQUE,
+          page_url TEXT,
+          title TEXT,
+          added_at TEXT NOT NULL,
+          added_by TEXT,
+          checked_at TEXT,
+          last_error TEXT,
+          last_note TEXT
+        );
+        CREATE TABLE feed_entries (
+          feed_id INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+          link TEXT NOT NULL,
+          title TEXT,
+          published TEXT,
+          status TEXT NOT NULL CHECK (status IN ('added', 'skipped', 'failed', 'gave_up')),
+          attempts INTEGER NOT NULL DEFAULT 0,
+          last_error TEXT,
+          article_id INTEGER REFERENCES articles (id) ON DELETE SET NULL,
+          seen_at TEXT NOT NULL,
+          PRIMARY KEY (feed_id, link)
+        );
+        CREATE INDEX feed_entries_status ON feed_entries (feed_id, status);
+        CREATE INDEX feed_entries_article ON feed_entries (article_id);
+        """
+    )
+
+
 #: MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5]
+MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5, _migrate_to_6]
 
 
 class Store:

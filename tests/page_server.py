@@ -5,6 +5,7 @@ functions that write the whole response; ``_routes()`` makes the standard ones, 
 its own (``server.routes["/x"] = redirect_to(other.url("/article"))``).
 """
 
+import html
 import threading
 import time
 import zlib
@@ -219,6 +220,62 @@ def drip(seconds: float, every: float) -> Route:
         handler.wfile.write(body)
 
     return route
+
+
+_TOWNS = "Aldermoor Wexcombe Gorsefield Kestrel Millbank Northfield Harbourside Quayhaven".split()
+
+
+def news_page(number: int, published: str | None = None) -> str:
+    """News story ``number``: a page whose text no other story shares, dated only if ``published``."""
+    town = _TOWNS[number % len(_TOWNS)]
+    dated = f'<meta property="article:published_time" content="{published}T09:00:00+00:00">' if published else ""
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Story {number} from {town}</title>{dated}</head>
+<body><nav><a href="/">Home</a> <a href="/news">News</a></nav><main><article><h1>Story {number} from {town}</h1>
+<p>The {town} council voted on Tuesday to spend {number * 7 + 11} thousand pounds on story {number}'s bridge,
+after residents complained for {number % 9 + 2} years about the crossing over the river.</p>
+<p>Engineers said repairs to bridge number {number} would begin in the spring and take about
+{number % 5 + 3} months, with the footpath kept open for people walking to the market square.</p>
+<p>A spokesperson for the {town} residents group said the decision on story {number} was welcome news.</p>
+</article></main><footer><p>{BOILERPLATE[3]}</p></footer></body></html>"""
+
+
+def rss_feed(items: Iterable[tuple[str | None, str | None, str | None]], title: str = "Aldermoor Echo news") -> str:
+    """An RSS 2.0 feed of ``(title, link, RFC 822 date)`` items (None leaves that element out)."""
+    def element(tag: str, value: str | None) -> str:
+        return f"<{tag}>{html.escape(value)}</{tag}>" if value is not None else ""
+
+    entries = "\n".join(
+        f"<item>{element('title', t)}{element('link', link)}{element('pubDate', when)}</item>"
+        for t, link, when in items
+    )
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>{html.escape(title)}</title><link>http://127.0.0.1/</link>
+<description>News</description>
+{entries}
+</channel></rss>"""
+
+
+def delayed(route: Route, seconds: float) -> Route:
+    """The route, answered ``seconds`` late (a server far away)."""
+
+    def late(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(seconds)
+        route(handler)
+
+    return late
+
+
+def news_site(count: int, *, dated: bool = False, latency: float = 0.0) -> dict[str, Route]:
+    """Routes of a site with ``count`` stories at /news/N and their RSS feed at /feed.xml (newest
+    first, dated 1 March 2024 plus N minutes), its pages dated 2 March 2024 when ``dated``, each
+    story answered ``latency`` seconds late."""
+    when = "Fri, 01 Mar 2024 {:02d}:{:02d}:00 GMT"
+    items = [(f"Story {n}", f"/news/{n}", when.format(n // 60 % 24, n % 60)) for n in reversed(range(count))]
+    routes = {
+        f"/news/{n}": delayed(page(news_page(n, PUBLISHED if dated else None)), latency) for n in range(count)
+    }
+    return routes | {"/feed.xml": page(rss_feed(items), "application/rss+xml; charset=utf-8")}
 
 
 def _routes() -> dict[str, Route]:

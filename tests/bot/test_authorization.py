@@ -1,7 +1,7 @@
 """Who may change the collection: every admin command and button, in every kind of chat.
 
-Non-admins are refused /add (text, URL, document), /remove, /list, /stats and the list's page
-buttons in private chats, groups, supergroups and a channel's discussion group, where a message can
+Non-admins are refused /add (text, URL, document), /remove, /list, /stats, /follow, /feeds,
+/unfollow and the list's page buttons in private chats, groups, supergroups and a channel's discussion group, where a message can
 also speak for a chat rather than a person (sent as the channel, a channel post forwarded there
 automatically, an anonymous group admin). Forwarding an admin's message, or editing a message into
 a command, does not get around the check. Nothing in the store changes; admins succeed everywhere.
@@ -61,6 +61,9 @@ def admin_commands(server, url: str) -> dict:
         "/remove": lambda **who: server.inject_command("remove", "1", **who),
         "/list": lambda **who: server.inject_command("list", **who),
         "/stats": lambda **who: server.inject_command("stats", **who),
+        "/follow": lambda **who: server.inject_command("follow", url, **who),
+        "/feeds": lambda **who: server.inject_command("feeds", **who),
+        "/unfollow": lambda **who: server.inject_command("unfollow", "1", **who),
     }
 
 

@@ -357,7 +357,7 @@ def test_a_schema_3_collection_moves_from_fts5_to_postings(db_path):
         _back_to_schema_4(store)
         store.db.execute("PRAGMA user_version = 3")
     with Store(db_path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         assert not store.db["chunks"].detect_fts()
         assert not store.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
                                     " AND sql LIKE '%chunks_fts%'").fetchall()
@@ -367,8 +367,14 @@ def test_a_schema_3_collection_moves_from_fts5_to_postings(db_path):
         assert store.verify() == []
 
 
+def _back_to_schema_5(store):
+    """Undo schema 6: no feeds."""
+    store.db.executescript("DROP TABLE feed_entries; DROP TABLE feeds")
+
+
 def _back_to_schema_4(store):
-    """Undo schema 5: no id sequences, no question keys."""
+    """Undo schemas 6 and 5: no feeds, no id sequences, no question keys."""
+    _back_to_schema_5(store)
     store.db.execute("DROP TABLE id_sequences")
     store.db.execute("DROP INDEX questions_key")
     store.db.execute("ALTER TABLE questions DROP COLUMN key")
