@@ -13,6 +13,7 @@ has one, BM25 alone ranks them.
 import numpy as np
 
 from index.analysis import question_terms
+from index.pages import page_at
 from index.store import ArticleNotFound, Store
 from retrieval.embeddings import chunk_vectors
 from retrieval.types import Passage
@@ -87,12 +88,13 @@ def _rescored(question: str, hits: list[tuple[int, float]], store: Store, encode
 
 
 def _with_sources(store: Store, kept) -> list[Passage]:
-    """The kept chunks as passages citing their articles; chunks whose article was removed since
-    the index found them (an admin's /remove in another thread or process) are left out."""
+    """The kept chunks as passages citing their articles (and, in a paged document, the page each
+    begins on); chunks whose article was removed since the index found them (an admin's /remove in
+    another thread or process) are left out."""
     articles = {}
     for article_id in {chunk.article_id for chunk, _ in kept}:
         try:
-            articles[article_id] = store.get_article_info(article_id)
+            articles[article_id] = store.get_article(article_id)
         except ArticleNotFound:
             continue
     return [
@@ -106,6 +108,7 @@ def _with_sources(store: Store, kept) -> list[Passage]:
             end=chunk.end,
             text=chunk.text,
             score=score,
+            page=page_at(articles[chunk.article_id].text, chunk.start),
         )
         for chunk, score in kept
         if chunk.article_id in articles

@@ -1,5 +1,6 @@
 """bot/formatting.py: Telegram HTML (escaped, bold answer in its sentence, split under the limit)."""
 
+import json
 import re
 
 from bot.formatting import (
@@ -10,6 +11,8 @@ from bot.formatting import (
     Run,
     more_answers_as_html,
     result_as_html,
+    result_as_json,
+    result_as_text,
     sources_as_html,
     split_html,
     stats_as_text,
@@ -48,7 +51,8 @@ def test_answer_is_bold_inside_its_sentence_with_linked_source():
     shown = Rendered(message)
     assert shown.bold == ["Priya <Nandakumar>"]
     assert shown.text == f"{CONTEXT}\n— Tram <opens> & more, 2024-09-14"
-    assert shown.links == [("https://x.example/?a=1&b=2", "Tram <opens> & more")]
+    sentence = "The%20first%20tram%20left%20at%205:42%20a.m.%2C%20driven%20by%20Priya%20%3CNandakumar%3E%20%26%20*crew*."
+    assert shown.links == [(f"https://x.example/?a=1&b=2#:~:text={sentence}", "Tram <opens> & more")]
     assert "<Nandakumar>" not in message and "&lt;Nandakumar&gt;" in message
 
 
@@ -133,3 +137,74 @@ def test_stats_in_words():
     assert text.endswith("Latest unanswered questions:\n  - Who won Wimbledon?")
     empty = stats_as_text(stats | {"questions": 0, "answered": 0, "latest_unanswered": []})
     assert "Answered: 0\n" in empty
+
+
+# --- citations: the page of a PDF, links to the sentence --------------------------------------------
+
+PAGED_CONTEXT = "The harbour flood barrier\fwill be finished in December 2026."
+
+
+def pdf_answer(**changes) -> Answer:
+    text = "December 2026"
+    start = 500 + PAGED_CONTEXT.index(text)
+    fields = dict(
+        text=text, score=7.0, article_id=3, title="Works programme 2024", url=None, published=None,
+        start=start, end=start + len(text), context=PAGED_CONTEXT, context_start=500, page=4,
+    )
+    return Answer(**(fields | changes))
+
+
+def test_a_pdf_answer_names_its_page_in_html_plain_text_and_json():
+    shown = Rendered(result_as_html(result(pdf_answer()))[0])
+    assert shown.text == "The harbour flood barrier will be finished in December 2026.\n— Works programme 2024, page 4"
+    assert shown.links == []  # no web address
+    assert result_as_text(result(pdf_answer())).splitlines() == [
+        "December 2026",
+        "   “The harbour flood barrier will be finished in December 2026.”",
+        "   — Works programme 2024, page 4 [article 3]",
+    ]
+    (found,) = result_as_json(result(pdf_answer()))["answers"]
+    assert found["page"] == 4 and found["link"] is None
+    assert found["context"] == "The harbour flood barrier will be finished in December 2026."
+    assert len(found["context"]) == len(PAGED_CONTEXT)  # offsets still point into the text
+    assert result_as_json(result(span_answer()))["answers"][0]["page"] is None
+
+
+def test_a_page_break_is_never_shown():
+    answers = [pdf_answer(), pdf_answer(text="barrier\fwill", start=519, end=531)]
+    shown = result_as_html(result(*answers)) + more_answers_as_html(result(*answers))
+    shown += sources_as_html(result(passages=[passage("One page.\fThe next page.")]))
+    shown.append(result_as_text(result(*answers)))
+    shown.append(json.dumps(result_as_json(result(*answers)), ensure_ascii=False))
+    assert not any("\f" in text or "\\f" in text or "\\u000c" in text for text in shown)
+    assert "<b>barrier will</b>" in result_as_html(result(answers[1]))[0]
+
+
+def test_a_pdf_with_a_web_address_links_to_its_page_and_sources_name_theirs():
+    url = "https://example.org/works.pdf"
+    shown = Rendered(result_as_html(result(pdf_answer(url=url)))[0])
+    assert shown.links == [(f"{url}#page=4", "Works programme 2024")]
+    assert result_as_text(result(pdf_answer(url=url))).endswith(f"— Works programme 2024, page 4, {url}#page=4 [article 3]")
+    paged = Passage(7, 3, "Works programme 2024", url, None, 0, 9, "One page.", 1.0, page=2)
+    (sources,) = sources_as_html(result(passages=[paged]))
+    assert Rendered(sources).text.startswith("1. Works programme 2024, page 2\n")
+    assert Rendered(sources).links == [(f"{url}#page=2", "Works programme 2024")]
+
+
+def test_an_answer_links_to_its_sentence_in_plain_text_and_json_and_a_passage_to_its_page():
+    expected = "https://x.example/?a=1&b=2#:~:text=The%20first%20tram%20left%20at%205:42%20a.m."
+    (found,) = result_as_json(result(span_answer()))["answers"]
+    assert found["url"] == "https://x.example/?a=1&b=2" and found["link"].startswith(expected)
+    assert f", {found['link']} [article 2]" in result_as_text(result(span_answer()))
+    (sources,) = sources_as_html(result(passages=[Passage(1, 2, "Tram", "https://x.example/t", None, 0, 3, "One", 1.0)]))
+    assert Rendered(sources).links == [("https://x.example/t", "Tram")]  # a passage: the plain page
+
+
+def test_a_link_too_long_for_telegram_falls_back_to_the_plain_address():
+    url = "https://x.example/" + "a" * 800
+    long_context = " ".join(["ümlaut"] * 60)  # 660 characters encoded: too many
+    answer = span_answer(url=url, text="ümlaut", context=long_context, start=100, end=106)
+    link = Rendered(result_as_html(result(answer))[0]).links[0][0]
+    assert link.startswith(url + "#:~:text=")  # a range of words still fits
+    huge = span_answer(url=url, text="x", context="x" * 200 + " " + "é" * 100, start=100, end=101)
+    assert Rendered(result_as_html(result(huge))[0]).links == [(url, "Tram <opens> & more")]

@@ -337,7 +337,7 @@ def test_stdin_text(store):
 
 
 BAD_FILES = [
-    ("report.pdf", b"%PDF-1.7\n" + bytes(100), "unsupported file type .pdf"),
+    ("report.pdf", b"%PDF-1.7\n" + bytes(100), "the PDF is incomplete: its end is missing"),
     ("report.docx", b"PK\x03\x04" + bytes(100), "unsupported file type .docx"),
     ("README", "Title\nBody text.", r"unsupported file type \(none\)"),
     ("empty.txt", "", "the text is empty"),
@@ -473,7 +473,7 @@ def test_folder_import(store, tmp_path):
     assert "already in the collection" in report.skipped[0][1]
     failed = dict(report.failed)
     assert set(failed) == {"f-scan.pdf", "g-empty.md"}
-    assert "unsupported file type .pdf" in failed["f-scan.pdf"]
+    assert "the PDF is incomplete" in failed["f-scan.pdf"]
     assert "no article text" in failed["g-empty.md"]
     assert {a.title for a in store.list_articles()} == {TITLE, "Coin hoard", "Kettles recalled"}
     assert not any("imported" in store.get_article(a.id).text for a in store.list_articles())
@@ -623,3 +623,65 @@ def test_import_of_something_else_is_refused(store, tmp_path):
     with pytest.raises(IngestError, match="not a folder or a .jsonl file"):
         import_path(store, path, progress=False)
     assert_nothing_stored(store)
+
+
+# --- issue 13: what a newcomer meets --------------------------------------------------------------
+
+
+def test_a_private_url_is_refused_naming_the_setting_that_allows_it(store, pages):
+    with pytest.raises(index.ingest.PrivateURLRefused) as refused:
+        add(store, pages.url("/article"))
+    assert str(refused.value) == (
+        "127.0.0.1 is a private or local address (127.0.0.1); refused for safety "
+        "(set QABOT_ALLOW_PRIVATE_URLS=1 to allow private addresses)"
+    )
+    assert refused.value.reason == "127.0.0.1 is a private or local address (127.0.0.1); refused for safety"
+    assert_nothing_stored(store)
+
+
+def test_stdin_with_a_title_is_all_text(store):
+    draft = read_source("-", stdin_text="One line of text.\n", title="My title")
+    assert (draft.title, draft.text) == ("My title", "One line of text.")
+    assert read_source("-", stdin_text="Headline\nBody.\n").text == "Body."  # no title: the first line
+
+
+def test_a_file_refused_by_add_is_named_once(store, tmp_path):
+    path = write(tmp_path, "notes.docx", b"PK\x03\x04" + bytes(100))
+    with pytest.raises(IngestError) as refused:
+        add(store, str(path))
+    assert str(refused.value).startswith(f"{path}: unsupported file type .docx; use ")
+    assert str(refused.value).count("notes.docx") == 1
+
+
+def test_a_folder_imports_its_jsonl_files_line_by_line(store, tmp_path):
+    folder = tmp_path / "mixed"
+    write(folder, "a-kettle.txt", "Kettles recalled\n" + BODY)
+    lines = [json.dumps({"title": "Coin hoard", "text": PLAIN_TEXT}), "{broken", json.dumps({"title": "No text"})]
+    write(folder, "feeds/batch.jsonl", "\n".join(lines) + "\n")
+    write(folder, "old/export.ndjson", json.dumps({"title": "Tram opens", "text": "The tram line opened."}) + "\n")
+    write(folder, "notes.docx", b"PK\x03\x04" + bytes(100))
+
+    report = import_path(store, folder)
+
+    assert sorted(a.title for a in report.added) == ["Coin hoard", "Kettles recalled", "Tram opens"]
+    failed = dict(report.failed)
+    batch = str(Path("feeds/batch.jsonl"))
+    assert set(failed) == {f"{batch}:2", f"{batch}:3", "notes.docx"}
+    assert "not valid JSON" in failed[f"{batch}:2"] and "missing" in failed[f"{batch}:3"]
+    assert failed["notes.docx"].startswith("unsupported file type .docx")  # the name is said once, as where
+
+
+def test_import_progress_wraps_every_item_and_a_plain_file_is_refused_before_anything(store, tmp_path):
+    seen = []
+
+    def progress(items):
+        seen.append(len(items))
+        return items
+
+    folder = tmp_path / "two"
+    write(folder, "a.txt", "Kettles recalled\n" + BODY)
+    write(folder, "b.jsonl", json.dumps({"title": "Tram opens", "text": "The tram line opened."}) + "\n{bad\n")
+    assert import_path(store, folder, progress=progress).counts() == {"added": 2, "skipped": 0, "failed": 1}
+    assert seen == [3]  # the file and the two lines
+    with pytest.raises(IngestError, match="not a folder or a .jsonl file"):
+        index.ingest.check_importable(write(tmp_path, "kettle.txt", "Kettles\n" + BODY))
