@@ -1,15 +1,23 @@
 """answer(): the one way a question is answered: search → read → cited answers.
 
 The CLI (``qabot ask``), the console, the Telegram bot and ``qabot eval`` all call ``answer()`` and
-differ only in how they print the ``Result``.
+differ only in how they print the ``Result``. In a conversation (the console, a chat, an answer
+test with ``after:``) they call ``answer_in_conversation()``, which reads a follow-up question in
+the light of the previous exchange (``retrieval.followup``) and hands any other question to
+``answer()`` untouched.
 """
 
+import dataclasses
+
 from index.store import Store
+from retrieval.followup import Exchange, resolve
 from retrieval.search import DEFAULT_K, search
-from retrieval.types import Result
+from retrieval.types import Passage, Result
 
 #: How many answers to return by default.
 DEFAULT_ANSWERS = 3
+#: A follow-up searches this many times the passages it reads, to find the preferred article's.
+FOLLOWUP_DEPTH = 3
 
 
 def answer(
@@ -40,3 +48,55 @@ def answer(
         answers=tuple(answers),
         passages=tuple(found),
     )
+
+
+def answer_in_conversation(
+    question: str,
+    *,
+    previous: Exchange | None,
+    store: Store,
+    reader,
+    top_k: int = DEFAULT_ANSWERS,
+    passages: int = DEFAULT_K,
+    encoder=None,
+) -> Result:
+    """Answer a question asked in a conversation, after ``previous`` (None: nothing before it).
+
+    A question that stands on its own is answered by ``answer()`` exactly as it would be alone. A
+    follow-up ("How old is she?") is read as ``retrieval.followup.resolve`` rewrites it: search
+    looks for the rewritten question (and the previous one's words), the passages of the article
+    that answered before are read first, and the reader reads the rewritten question; the result
+    keeps the question as asked, with the rewritten one in ``understood_as``.
+
+    :param previous: the previous exchange (``Exchange.of(result)``), or None.
+    :raises retrieval.followup.UnresolvedFollowup: a follow-up with nothing before it to lean on.
+    :raises index.bm25.EmptyIndex: the collection is empty.
+    """
+    reading = resolve(question, previous)
+    if reading.standalone:
+        return answer(question, store=store, reader=reader, top_k=top_k, passages=passages, encoder=encoder)
+    found = search(reading.search, store=store, k=passages * FOLLOWUP_DEPTH, encoder=encoder)
+    found = preferring(found, reading.prefer_article, k=passages)
+    answers = reader.read(reading.question, found, top_k=top_k) if found else []
+    return Result(
+        question=question,
+        reader=reader.name,
+        no_answer=not answers,
+        answers=tuple(answers),
+        passages=tuple(found),
+        understood_as=reading.question,
+    )
+
+
+def preferring(found: list[Passage], article_id: int | None, *, k: int) -> list[Passage]:
+    """The ``k`` best passages with those of ``article_id`` first, each scored as the best one.
+
+    :param found: passages, best first.
+    :param article_id: the article to prefer (None: the passages as found, cut to ``k``).
+    """
+    preferred = [p for p in found if p.article_id == article_id]
+    if not preferred:
+        return found[:k]
+    best = found[0].score
+    raised = [dataclasses.replace(p, score=max(p.score, best)) for p in preferred]
+    return (raised + [p for p in found if p.article_id != article_id])[:k]

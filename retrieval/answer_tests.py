@@ -9,6 +9,9 @@ check:
 * ``source``: the article the answer must cite: a title substring (ignoring case) or an article id;
 * ``no_answer: true``: the bot must say the articles do not answer it (``false``: it must answer).
 
+A case may also give ``after``: the questions asked before it in one conversation, so that its own
+question can be a follow-up ("How old is she?"); ``retrieval.conversation_tests`` asks them.
+
 A case passes when one of the first ``k`` answers (the top one by default) meets all its checks.
 In YAML the cases are a list, at the top or under ``cases:``; beside them, ``articles:`` lists what
 the file's own temporary collection holds (paths relative to the file, folders, JSONL files, http(s)
@@ -21,7 +24,6 @@ Besides pass or fail, each case with ``expect`` is scored by exact match and F1 
 against it (SQuAD's normalisation), each case with ``source`` by whether the top answer cites it.
 """
 
-import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,14 +37,14 @@ import yaml
 from index.ingest import Draft, from_text, import_path, json_line, read_source, store_draft
 from index.safe_yaml import SafeYamlLoader, problem
 from index.store import ArticleRefused, DuplicateArticle, Store
-from retrieval.answer import answer
+from retrieval.conversation_tests import ask_case, parse_after
 from retrieval.embeddings import embed_missing
 from retrieval.loading import reader_model
 from retrieval.metrics import exact_match, f1, percentile
 from retrieval.types import Answer
 
 #: The keys a case may have.
-CASE_KEYS = ("question", "expect", "expect_regex", "source", "no_answer")
+CASE_KEYS = ("question", "expect", "expect_regex", "source", "no_answer", "after")
 #: The keys an inline article may have.
 ARTICLE_KEYS = ("text", "title", "url", "published", "site")
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -63,6 +65,7 @@ class AnswerCase:
     :param expect_regex: the answer must match this pattern (None: not checked).
     :param source: the answer must cite this article: a title substring, or an id (int).
     :param no_answer: True: the bot must not answer; False: it must; None: not checked.
+    :param after: the questions asked before it in the same conversation (empty: asked on its own).
     """
 
     question: str
@@ -71,6 +74,7 @@ class AnswerCase:
     expect_regex: str | None = None
     source: str | int | None = None
     no_answer: bool | None = None
+    after: tuple[str, ...] = ()
 
     def expected(self) -> dict:
         """The checks of the case, as written (only those given)."""
@@ -249,7 +253,8 @@ def _case(record, where: str) -> AnswerCase:
         raise MalformedTests(f"{where}: no_answer: true cannot go with expect, expect_regex or source")
     if not expect and pattern is None and source is None and no_answer is None:
         raise MalformedTests(f"{where}: nothing to check: give expect, expect_regex, source or no_answer")
-    return AnswerCase(question.strip(), where, expect, pattern, source, no_answer)
+    after = parse_after(record.get("after"), where, MalformedTests)
+    return AnswerCase(question.strip(), where, expect, pattern, source, no_answer, after)
 
 
 def _expect(value, where: str) -> tuple[str, ...]:
@@ -377,6 +382,7 @@ class CaseResult:
         return {
             "where": self.case.where,
             "question": self.case.question,
+            **({"after": list(self.case.after)} if self.case.after else {}),
             "passed": self.passed,
             "expected": self.case.expected(),
             "got": self.top.text if self.top else None,
@@ -452,7 +458,8 @@ def run_answer_tests(
     encoder=None,
     on_result: Callable[[CaseResult], None] | None = None,
 ) -> AnswerTestReport:
-    """Ask every case's question through ``answer()`` and check what comes back.
+    """Ask every case's question through ``answer()`` (after its ``after:`` questions, in
+    conversation) and check what comes back.
 
     :param tests: the loaded test file.
     :param store: the collection to ask (``article_collection`` for the file's own).
@@ -469,9 +476,7 @@ def run_answer_tests(
         reader=reader.name, encoder=encoder is not None, k=k, model=reader_model(reader)
     )
     for case in tests.cases:
-        started = time.perf_counter()
-        result = answer(case.question, store=store, reader=reader, top_k=k, encoder=encoder)
-        seconds = time.perf_counter() - started
+        result, seconds = ask_case(case.question, case.after, store=store, reader=reader, k=k, encoder=encoder)
         checked = check_case(case, result.answers[:k], no_answer=result.no_answer, seconds=seconds)
         report.results.append(checked)
         if on_result:

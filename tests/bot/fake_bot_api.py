@@ -19,8 +19,8 @@ What it does:
 
 * answers the Bot API methods a polling bot uses (getMe, getUpdates with long polling,
   deleteWebhook, set/get/deleteMyCommands, sendMessage, editMessageText,
-  editMessageReplyMarkup, deleteMessage, sendChatAction, answerCallbackQuery, getFile,
-  sendDocument, close, logOut, ...) with realistic Telegram objects; unknown methods get
+  editMessageReplyMarkup, deleteMessage, sendChatAction, answerCallbackQuery, answerInlineQuery,
+  getFile, sendDocument, close, logOut, ...) with realistic Telegram objects; unknown methods get
   Telegram's ``404 Not Found: method not found``; a wrong token gets ``401 Unauthorized``;
   parameters are accepted as a query string, JSON body, urlencoded form or multipart form;
 * serves files registered with :meth:`FakeBotAPI.add_file` at ``/file/bot<token>/<path>``;
@@ -88,7 +88,7 @@ _DELIVERY_METHODS = frozenset(
 # and JSON-encodes everything else).
 _STRING_FIELDS = frozenset(
     {
-        "text", "caption", "parse_mode", "callback_query_id", "inline_message_id",
+        "text", "caption", "parse_mode", "callback_query_id", "inline_message_id", "inline_query_id",
         "file_id", "action", "language_code", "url", "secret_token", "ip_address",
         "business_connection_id", "message_effect_id", "description", "short_description",
         "name", "title", "query", "emoji", "document", "photo", "audio", "video", "voice",
@@ -369,6 +369,9 @@ class FakeBotAPI:
             self._delivered: list[tuple[str, dict, Any]] = []
             self._chat_actions: list[dict] = []
             self._answered_callbacks: list[dict] = []
+            self._answered_inline: list[dict] = []
+            self._inline_query_ids: set[str] = set()
+            self._inline_counter = itertools.count(1)
             self._faults: dict[str, list[_Fault]] = {}
             self._updates: list[dict] = []
             self._messages: dict[tuple[int, int], dict] = {}
@@ -524,6 +527,12 @@ class FakeBotAPI:
         """Successful answerCallbackQuery params, in order."""
         with self._cond:
             return copy.deepcopy(self._answered_callbacks)
+
+    @property
+    def answered_inline_queries(self) -> list[dict]:
+        """Successful answerInlineQuery params (``results`` decoded), in order."""
+        with self._cond:
+            return copy.deepcopy(self._answered_inline)
 
     @property
     def commands(self) -> list[dict]:
@@ -728,6 +737,9 @@ class FakeBotAPI:
             cq = update.get("callback_query")
             if isinstance(cq, dict) and "id" in cq:
                 self._callback_ids.add(str(cq["id"]))
+            iq = update.get("inline_query")
+            if isinstance(iq, dict) and "id" in iq:
+                self._inline_query_ids.add(str(iq["id"]))
             self._updates.append(update)
             self._cond.notify_all()
             return copy.deepcopy(update)
@@ -826,6 +838,40 @@ class FakeBotAPI:
                     )
                 query["message"].pop("reply_to_message", None)
             return self.inject_update({"callback_query": query})
+
+    def inject_inline_query(
+        self,
+        query: str,
+        *,
+        user_id: int = DEFAULT_USER_ID,
+        first_name: str = "Alice",
+        username: str | None = "alice",
+        chat_type: str = "private",
+        offset: str = "",
+    ) -> dict:
+        """Queue an inline_query update (``@bot query`` typed in a chat of ``chat_type``)."""
+        with self._cond:
+            inline_query = {
+                "id": f"{self.bot_id % 10_000}{next(self._inline_counter):010d}",
+                "from": self.make_user(user_id, first_name, username=username),
+                "query": query,
+                "offset": offset,
+                "chat_type": chat_type,
+            }
+            return self.inject_update({"inline_query": inline_query})
+
+    def inject_chosen_inline_result(
+        self, result_id: str, query: str, *, user_id: int = DEFAULT_USER_ID, first_name: str = "Alice"
+    ) -> dict:
+        """Queue a chosen_inline_result update: the user sent the inline result ``result_id``."""
+        with self._cond:
+            chosen = {
+                "result_id": result_id,
+                "from": self.make_user(user_id, first_name),
+                "query": query,
+                "inline_message_id": f"AgAAAFake{next(self._inline_counter):08d}",
+            }
+            return self.inject_update({"chosen_inline_result": chosen})
 
     def inject_document(
         self,
@@ -1369,6 +1415,7 @@ class FakeBotAPI:
             ("deleteMessage", self._m_delete_message),
             ("sendChatAction", self._m_send_chat_action),
             ("answerCallbackQuery", self._m_answer_callback_query),
+            ("answerInlineQuery", self._m_answer_inline_query),
             ("getFile", self._m_get_file),
             ("sendDocument", self._m_send_document),
             ("setMessageReaction", true),
@@ -1630,6 +1677,46 @@ class FakeBotAPI:
                     "Bad Request: query is too old and response timeout expired or query ID is invalid",
                 )
             self._answered_callbacks.append(copy.deepcopy(params))
+        return True
+
+    def _m_answer_inline_query(self, params: dict, uploads: dict) -> bool:
+        """Telegram's checks: a known query, at most 50 results with distinct ids of 1-64 bytes, an
+        article with a title and a message text of at most 4096 characters, a button's start
+        parameter of 1-64 of A-Z a-z 0-9 _ -."""
+        query_id = params.get("inline_query_id")
+        if not query_id:
+            raise BotAPIError(400, "Bad Request: query_id is empty")
+        results = _as_json(params.get("results"), "results")
+        if not isinstance(results, list):
+            raise BotAPIError(400, "Bad Request: can't parse inline query results JSON object")
+        if len(results) > 50:
+            raise BotAPIError(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids = [str(r.get("id", "")) for r in results if isinstance(r, dict)]
+        if len(ids) != len(results) or len(set(ids)) != len(ids):
+            raise BotAPIError(400, "Bad Request: RESULT_ID_DUPLICATE")
+        for result in results:
+            if not 1 <= len(str(result["id"]).encode()) <= 64:
+                raise BotAPIError(400, "Bad Request: RESULT_ID_INVALID")
+            if result.get("type") == "article":
+                content = result.get("input_message_content") or {}
+                if not result.get("title") or not str(content.get("message_text", "")).strip():
+                    raise BotAPIError(400, "Bad Request: MESSAGE_EMPTY")
+                if len(content["message_text"]) > MAX_MESSAGE_LENGTH:
+                    raise BotAPIError(400, "Bad Request: MESSAGE_TOO_LONG")
+        button = _as_json(params.get("button"), "button") if params.get("button") else None
+        if button is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(button.get("start_parameter", ""))):
+            raise BotAPIError(400, "Bad Request: START_PARAM_INVALID")
+        with self._cond:
+            if self.strict and str(query_id) not in self._inline_query_ids:
+                raise BotAPIError(
+                    400,
+                    "Bad Request: query is too old and response timeout expired or query ID is invalid",
+                )
+            answered = copy.deepcopy(params)
+            answered["results"] = results
+            if button is not None:
+                answered["button"] = button
+            self._answered_inline.append(answered)
         return True
 
     def _m_get_file(self, params: dict, uploads: dict) -> dict:

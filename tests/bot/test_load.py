@@ -28,6 +28,9 @@ async def test_sixty_questions_from_twenty_chats_are_each_answered_once_and_leav
     assert set(answered) == asked and set(answered.values()) == {1}
     assert sum(len(server.sent_messages(chat)) for chat in chats) == len(asked)
 
-    # nothing kept per chat or per user: the bot's only state is what it was built with
+    # nothing kept per chat or per user but each conversation's previous exchange (bounded, expiring):
+    # the bot's only other state is what it was built with
     assert not bot.chat_data and not bot.user_data
-    assert set(bot.bot_data) == {"settings", "store", "reader", "encoder", "executor"}
+    assert set(bot.bot_data) - {"feed_lock"} == {"settings", "store", "reader", "encoder", "executor", "conversations", "inline"}
+    conversations = bot.bot_data["conversations"]
+    assert len(conversations.last) == len(PRIVATE) + len(GROUPS)  # one exchange per chat (group member)

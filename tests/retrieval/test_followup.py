@@ -1,0 +1,165 @@
+"""``retrieval.followup``: which questions lean on the previous exchange and what they then ask; and
+``answer_in_conversation``, which answers a standalone question exactly as ``answer()`` does."""
+
+import pytest
+import yaml
+
+from retrieval.answer import answer, answer_in_conversation, preferring
+from retrieval.followup import Exchange, UnresolvedFollowup, resolve
+from retrieval.loading import load_reader, sentence_reader
+from retrieval.types import Passage
+from tests.conftest import ROOT
+
+EXAMPLE_QUESTIONS = [case["question"] for case in yaml.safe_load((ROOT / "examples" / "answers.yaml").read_text())["cases"]]
+
+TRAM = Exchange(
+    question="Who drove the first tram on the Riverside Line?",
+    answer="Priya Nandakumar",
+    sentence="The first tram left Castle Square at 5:42 a.m., driven by Priya Nandakumar, a 31-year-old operator.",
+    article_id=2,
+)
+PUTIN = Exchange(
+    question="When did Putin last visit Pyongyang?",
+    answer="July 2000",
+    sentence="Before this trip, Putin had been to Pyongyang only once, in July 2000.",
+    article_id=1,
+)
+STADIUM = Exchange(
+    question="Where was the Coastal Cup final played?",
+    answer="Westmead Stadium",
+    sentence="beating Kingsbury Athletic 2-1 after extra time in front of 41,236 spectators at Westmead Stadium.",
+    article_id=3,
+)
+
+
+@pytest.mark.parametrize("question", EXAMPLE_QUESTIONS)
+def test_every_standalone_example_question_is_read_as_it_stands(question):
+    for previous in (None, TRAM, PUTIN):
+        reading = resolve(question, previous)
+        assert reading.standalone and reading.question == reading.search == question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Kim say he was delighted about?",  # "he" is Kim
+        "Who said he was delighted to see Putin again?",  # "he" is the person asked for
+        "How heavy was the Tethys spacecraft when it launched?",  # "it" is the spacecraft
+        "How much did it cost to build the Riverside Line?",  # the "it" of "it cost to build X"
+        "How many stops are there on the Riverside Line?",  # an existential "there"
+        "When was the software update that caused the kettle fault released?",  # a relative "that"
+    ],
+)
+def test_pronouns_bound_inside_the_question_do_not_lean_on_anything(question):
+    assert resolve(question, TRAM).standalone
+    assert resolve(question, None).standalone
+
+
+@pytest.mark.parametrize(
+    "question, previous, read_as",
+    [
+        ("How old is she?", TRAM, "How old is Priya Nandakumar?"),
+        ("What time did her tram leave?", TRAM, "What time did Priya Nandakumar's tram leave?"),
+        ("Where did he and Kim meet before this trip?", PUTIN, "Where did Putin and Kim meet before this trip?"),
+        ("How many spectators were there?", STADIUM, "How many spectators were at Westmead Stadium?"),
+        ("Where was that?", PUTIN, "Where did Putin last visit Pyongyang?"),
+        ("And when?", STADIUM, "When was the Coastal Cup final played?"),
+        ("What time?", TRAM, "What time drove the first tram on the Riverside Line?"),
+        ("And in September?", Exchange("What was inflation in October?", "3.1%"), "What was inflation in September?"),
+        ("And a child fare?", Exchange("How much does a single adult fare cost?", "2.10 pounds"), "How much does a child fare cost?"),
+        ("What about Kingsbury?", Exchange("How much prize money does Harbourside United get?", "3.5 million pounds"),
+         "How much prize money does Kingsbury get?"),
+        ("Where is it based?", Exchange("Which company is recalling smart kettles?", "Lumora Home"), "Where is Lumora Home based?"),
+        ("Who is its chair?", Exchange("Which group is seeking compensation?", "the Dock Street Traders' Association"),
+         "Who is Dock Street Traders' Association's chair?"),
+    ],
+)
+def test_a_follow_up_is_rewritten_with_what_it_leans_on(question, previous, read_as):
+    reading = resolve(question, previous)
+    assert not reading.standalone
+    assert reading.question == read_as
+    assert reading.prefer_article == previous.article_id
+
+
+def test_a_pronoun_names_nothing_from_a_place_in_the_previous_question():
+    mayor = Exchange("Who is the mayor of Aldermoor?")  # declined: no answer to take the name from
+    reading = resolve("What did she cut?", mayor)
+    assert reading.question == "What did she cut?"  # not "What did Aldermoor cut?"
+    assert reading.search == "What did she cut? Who is the mayor of Aldermoor?"
+
+
+def test_a_kept_pronoun_searches_with_the_previous_question_too():
+    reading = resolve("How much will it cost?", PUTIN)
+    assert reading.question == "How much will it cost?"
+    assert reading.search == "How much will it cost? When did Putin last visit Pyongyang?"
+    assert reading.leans_on == "it"
+
+
+@pytest.mark.parametrize(
+    "question, asked_back",
+    [
+        ("When did he visit?", "Who do you mean by “he”? Please ask again with the name."),
+        ("How old is she?", "Who do you mean by “she”? Please ask again with the name."),
+        ("Where is it based?", "What do you mean by “it”? Please ask again with what you mean."),
+        ("How many people were rescued there?", "Where do you mean by “there”? Please ask again with what you mean."),
+        ("Where was that?", "What are you asking about? Please ask the whole question."),
+        ("And Kim?", "What are you asking about? Please ask the whole question."),
+        ("Why?", "What are you asking about? Please ask the whole question."),
+        ("To what level?", "What are you asking about? Please ask the whole question."),
+    ],
+)
+def test_a_follow_up_with_nothing_before_it_is_asked_back(question, asked_back):
+    with pytest.raises(UnresolvedFollowup) as raised:
+        resolve(question, None)
+    assert str(raised.value) == asked_back
+
+
+@pytest.mark.parametrize("question, search", [("Kim?", "When did Kim last visit Pyongyang?"),
+                                              ("Who won?", "Who won? When did Putin last visit Pyongyang?")])
+def test_a_weak_lean_is_a_follow_up_only_with_something_before_it(question, search):
+    assert resolve(question, None).standalone
+    reading = resolve(question, PUTIN)
+    assert not reading.standalone and reading.search == search and reading.prefer_article == PUTIN.article_id
+
+
+def passage(article_id: int, score: float, chunk_id: int) -> Passage:
+    return Passage(chunk_id, article_id, "t", None, None, 0, 1, "x", score)
+
+
+def test_preferring_reads_the_previous_article_first_scored_as_the_best():
+    found = [passage(1, 9.0, 1), passage(2, 5.0, 2), passage(1, 4.0, 3), passage(2, 3.0, 4)]
+    ordered = preferring(found, 2, k=3)
+    assert [(p.chunk_id, p.score) for p in ordered] == [(2, 9.0), (4, 9.0), (1, 9.0)]
+    assert preferring(found, 7, k=2) == found[:2]
+    assert preferring(found, None, k=4) == found
+
+
+@pytest.fixture(scope="module")
+def words_reader():
+    return sentence_reader(use_encoder=False)
+
+
+@pytest.fixture(scope="module")
+def builtin_reader():
+    return load_reader("builtin", use_encoder=False)
+
+
+def test_a_standalone_question_in_a_conversation_gets_exactly_the_answer_it_gets_alone(sample_store, words_reader):
+    for question in EXAMPLE_QUESTIONS[:12]:
+        alone = answer(question, store=sample_store, reader=words_reader)
+        in_conversation = answer_in_conversation(question, previous=TRAM, store=sample_store, reader=words_reader)
+        assert in_conversation == alone
+
+
+def test_a_follow_up_is_answered_from_the_article_before_and_keeps_the_question_as_asked(sample_store, builtin_reader):
+    first = answer_in_conversation(
+        "Who found the Wexcombe coin hoard?", previous=None, store=sample_store, reader=builtin_reader
+    )
+    assert first.understood_as is None and first.answers[0].text == "Ellen Price"
+    result = answer_in_conversation(
+        "When did she find it?", previous=Exchange.of(first), store=sample_store, reader=builtin_reader
+    )
+    assert result.question == "When did she find it?"
+    assert result.understood_as == "When did Ellen Price find it?"
+    assert result.passages[0].article_id == first.answers[0].article_id
+    assert "March 2023" in result.answers[0].text
