@@ -13,26 +13,30 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommandScopeChat, LinkPreviewOptions, Message, MessageEntity, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChosenInlineResultHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
     MessageHandler,
+    InlineQueryHandler,
     filters,
 )
 
-from bot import delivery, handlers
+from bot import delivery, feed_commands, handlers, inline
 from bot.config import Settings
+from bot.conversation import Conversations
+from bot.inline import InlineAnswers
 from index.store import Store
 
 log = logging.getLogger(__name__)
 
 #: The update kinds the bot asks Telegram for.
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY, Update.CHOSEN_INLINE_RESULT]
 #: A document whose caption is the /add command (with or without @botname, and a title after it).
 ADD_CAPTION = r"(?i)^/add(@\w+)?(\s|$)"
 #: The key of a kept question in an answer button's data (``Store.record_question``).
@@ -62,6 +66,22 @@ class _HideToken(logging.Filter):
         return True
 
 
+class _OneLineErrors(logging.Filter):
+    """Turn a log record's traceback into one line (``TypeName: message``) unless debugging.
+
+    python-telegram-bot logs a failed bootstrap or a failed update with the whole traceback; a bot
+    operator needs the reason, and ``QABOT_LOG_LEVEL=debug`` shows the rest.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and not logging.getLogger().isEnabledFor(logging.DEBUG):
+            error = record.exc_info[1]
+            reason = (str(error).splitlines() or [""])[0]
+            record.msg = f"{record.getMessage()} ({type(error).__name__}{': ' + reason if reason else ''})"
+            record.args, record.exc_info, record.exc_text = (), None, None
+        return True
+
+
 class _RepliesToBot(filters.MessageFilter):
     """Messages that reply to one of the bot's own messages."""
 
@@ -88,20 +108,29 @@ async def post_init(application: Application) -> None:
     """Warm the reader on a thread, then publish the command menus (admin commands to admins only)."""
     settings: Settings = application.bot_data["settings"]
     await asyncio.to_thread(application.bot_data["reader"].warm_up)
-    bot = application.bot
-    await bot.set_my_commands(handlers.PUBLIC_COMMANDS)
-    for admin_id in sorted(settings.admin_ids):
+    await _publish_menus(application.bot, settings.admin_ids)
+
+
+async def _publish_menus(bot, admin_ids) -> None:
+    """Set the command menus; the menu is cosmetic, so a failure is logged once and the bot goes on."""
+    menus = [(handlers.PUBLIC_COMMANDS, None)] + [
+        (handlers.PUBLIC_COMMANDS + handlers.ADMIN_COMMANDS, BotCommandScopeChat(admin_id))
+        for admin_id in sorted(admin_ids)
+    ]
+    for commands, scope in menus:
         try:
-            await bot.set_my_commands(
-                handlers.PUBLIC_COMMANDS + handlers.ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id)
-            )
+            await bot.set_my_commands(commands, scope=scope)
         except BadRequest as error:  # e.g. an admin who has never opened a chat with the bot
-            log.warning("could not set the admin commands of user %s: %s", admin_id, error)
+            log.warning("could not set the command menu of user %s: %s", scope and scope.chat_id, error)
+        except TelegramError as error:  # the API does not do it now (a 5xx, a partial emulator)
+            log.warning("could not set the command menus (%s); the bot answers without them", error)
+            return
 
 
 async def post_shutdown(application: Application) -> None:
     """Stop the worker threads once the questions they are answering are done."""
     await asyncio.to_thread(application.bot_data["executor"].shutdown, wait=True)
+    await asyncio.to_thread(application.bot_data["inline"].executor.shutdown, wait=True)
 
 
 def build_application(settings: Settings, store: Store, reader, encoder=None) -> Application:
@@ -144,6 +173,8 @@ def build_application(settings: Settings, store: Store, reader, encoder=None) ->
         reader=reader,
         encoder=encoder,
         executor=ThreadPoolExecutor(settings.workers, thread_name_prefix="qabot-answer"),
+        conversations=Conversations(),
+        inline=InlineAnswers(),
     )
 
     new = filters.UpdateType.MESSAGE  # edited messages and channel posts are not questions
@@ -162,6 +193,10 @@ def build_application(settings: Settings, store: Store, reader, encoder=None) ->
     application.add_handler(CommandHandler("remove", handlers.remove, filters=new))
     application.add_handler(CommandHandler("list", handlers.list_command, filters=new))
     application.add_handler(CommandHandler("stats", handlers.stats, filters=new))
+    application.add_handler(CommandHandler("follow", feed_commands.follow, filters=new))
+    application.add_handler(CommandHandler("feeds", feed_commands.feeds_command, filters=new))
+    application.add_handler(CommandHandler("unfollow", feed_commands.unfollow, filters=new))
+    feed_commands.schedule_checks(application)  # the JobQueue checks the feeds every QABOT_FEED_INTERVAL_MINUTES
     # buttons: an answer's carry a kind and the question's key, looked up in the store; the list's
     # an offset; any other data (an older version's buttons, forged data) no longer works
     application.add_handler(CallbackQueryHandler(handlers.sources, pattern=rf"^src:{QUESTION_KEY}$"))
@@ -172,8 +207,18 @@ def build_application(settings: Settings, store: Store, reader, encoder=None) ->
     application.add_handler(CallbackQueryHandler(handlers.list_page, pattern=r"^list:(\d+)$"))
     application.add_handler(CallbackQueryHandler(handlers.stale_button))
 
+    if settings.inline:  # @bot question in any chat (QABOT_INLINE)
+        application.add_handler(InlineQueryHandler(inline.inline_query))
+        application.add_handler(ChosenInlineResultHandler(inline.chosen))
+
     application.add_error_handler(handlers.error_handler)
     return application
+
+
+def allowed_updates(settings: Settings) -> list[str]:
+    """The update kinds to ask Telegram for: inline queries only with ``QABOT_INLINE`` on."""
+    inline_kinds = (Update.INLINE_QUERY, Update.CHOSEN_INLINE_RESULT)
+    return [kind for kind in ALLOWED_UPDATES if settings.inline or kind not in inline_kinds]
 
 
 def webhook_secret(token: str) -> str:
@@ -201,6 +246,7 @@ def run(settings: Settings) -> None:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request, each URL with the token
     for handler in logging.getLogger().handlers:
+        handler.addFilter(_OneLineErrors())
         handler.addFilter(_HideToken(settings.telegram_token))
     store = Store(settings.db)
     try:
@@ -222,7 +268,7 @@ def run(settings: Settings) -> None:
                     url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
                     webhook_url=settings.webhook_url,
                     secret_token=webhook_secret(settings.telegram_token),
-                    allowed_updates=ALLOWED_UPDATES,
+                    allowed_updates=allowed_updates(settings),
                 )
             except OSError as error:  # the port is taken, or not ours to open
                 raise WebhookServerError(
@@ -230,6 +276,6 @@ def run(settings: Settings) -> None:
                     f" {error.strerror or error} (QABOT_WEBHOOK_PORT)"
                 ) from None
         else:
-            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+            application.run_polling(allowed_updates=allowed_updates(settings))
     finally:
         store.close()

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     encoder: Literal["auto", "off"] = Field("auto", alias="QABOT_ENCODER")
     workers: int = Field(2, ge=1, le=16, alias="QABOT_WORKERS")
     log_level: str = Field("INFO", alias="QABOT_LOG_LEVEL")
+    #: answer ``@bot question`` in any chat (inline mode, once enabled at @BotFather)
+    inline: bool = Field(True, alias="QABOT_INLINE")
+    #: minutes between the running bot's checks of the followed feeds; 0: none (cron runs qabot update-feeds)
+    feed_interval_minutes: float = Field(30, ge=0, alias="QABOT_FEED_INTERVAL_MINUTES")
 
     def reader_options(self) -> dict:
         """Keyword arguments for ``retrieval.loading.load_reader`` besides the model."""

@@ -1,40 +1,64 @@
 """The console: the bot's chat in a terminal, over the same collection, without Telegram.
 
-Each line read is a question, answered with ``answer()`` and printed as plain text (as ``qabot ask``
-prints it), or a command: ``/add``, ``/list``, ``/remove``, ``/stats``, ``/help``, ``/quit``. Lines
-come from any text stream, so a script can drive it (``qabot console < script.txt``).
+Each line read is a question, answered with ``answer_in_conversation()`` (a follow-up of the
+previous question is read in its light, ``bot/conversation.py``), printed as plain text (as
+``qabot ask`` prints it) and kept with the collection's questions as the bot keeps them (``/stats``
+counts them), or a command: ``/add``, ``/list``, ``/remove``, ``/stats``, ``/help``, ``/quit``.
+Lines come from any text stream, so a script can drive it (``qabot console < script.txt``).
+Without a collection the console still starts: the first ``/add`` creates it, and until then nothing is created.
+
+Pasting an article after ``/add`` has its own prompt and ends with a line holding only ``.``;
+``/cancel``, Ctrl-C or the end of the input (Ctrl-D) cancels it and adds nothing.
 """
 
+import logging
+import sqlite3
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
-from bot.formatting import article_line, result_as_text, stats_as_text
+from bot.conversation import Conversations, note
+from bot.formatting import article_line, plural, result_as_text, stats_as_text
 from index.bm25 import EmptyIndex
 from index.ingest import from_text, read_source, store_draft
 from index.store import ArticleNotFound, ArticleRefused, Store
-from retrieval.answer import answer
+from retrieval.answer import answer_in_conversation
 from retrieval.embeddings import embed_missing
+from retrieval.followup import UnresolvedFollowup
+
+log = logging.getLogger(__name__)
 
 HELP = """Type a question and press Enter. Commands:
-  /add FILE|URL   add an article from a .txt/.md/.html file or a web page
+  /add FILE|URL   add an article from a .txt/.md/.html/.pdf file or a web page
   /add            add pasted text: the first line is the title; end with a line holding only "."
+                  (/cancel, Ctrl-C or Ctrl-D: add nothing)
   /list           list the articles
   /remove ID      remove an article
   /stats          articles, chunks and questions asked
   /help           this help
-  /quit           leave (or Ctrl-D)"""
+  /quit           leave (or Ctrl-D, Ctrl-C)"""
+#: The prompts at a terminal: for a question or command, and for each line of a pasted article.
+PROMPT = "> "
+PASTE_PROMPT = "paste> "
 END_OF_PASTE = "."
+CANCEL_PASTE = "/cancel"
+PASTE_HELP = (
+    f'Paste the article (first line: the title), then a line with only "{END_OF_PASTE}". '
+    f"{CANCEL_PASTE}, Ctrl-C or Ctrl-D adds nothing."
+)
+PASTE_CANCELLED = "Paste cancelled: nothing was added."
 
 
-#: Reads the next line, with its line break; "" at the end of the input.
-ReadLine = Callable[[], str]
+#: Reads the next line, showing the prompt at a terminal; the line with its line break, "" at the
+#: end of the input. At a terminal Ctrl-C raises KeyboardInterrupt.
+ReadLine = Callable[[str], str]
 
 
 class Console:
     """A chat session over a collection: feed it lines with ``handle``, or ``run`` it on a stream.
 
-    :param store: the collection.
+    :param store: the collection, or the path of one that does not exist yet (``/add`` creates it).
     :param reader: the reader ``answer()`` uses.
     :param out: where replies are written.
     :param allow_private_urls: let ``/add`` fetch loopback and private addresses.
@@ -43,23 +67,47 @@ class Console:
     """
 
     def __init__(
-        self, store: Store, reader, *, out: TextIO, allow_private_urls: bool = False, encoder=None
+        self, store: Store | Path, reader, *, out: TextIO, allow_private_urls: bool = False, encoder=None
     ):
-        self.store = store
+        self.store = store if isinstance(store, Store) else None
+        self.path = self.store.path if self.store is not None else Path(store)
+        self.opened = False  # whether the console opened the store (and so closes it)
         self.reader = reader
         self.encoder = encoder
         self.out = out
         self.allow_private_urls = allow_private_urls
+        self.conversation = Conversations(max_conversations=1)  # the previous exchange, for follow-ups
 
     def say(self, text: str) -> None:
         """Write one reply."""
         print(text, file=self.out, flush=True)
 
+    def collection(self, *, create: bool = False) -> Store | None:
+        """The collection, opened once it exists (or, with ``create``, created); None until then."""
+        if self.store is None and (create or self.path.exists()):
+            self.store, self.opened = Store(self.path), True
+        return self.store
+
+    def close(self) -> None:
+        """Close the collection if the console opened it."""
+        if self.opened:
+            self.store.close()
+
+    def _none_yet(self) -> bool:
+        """Say so and return True when there is no collection yet."""
+        if self.collection() is not None:
+            return False
+        self.say(f"There is no collection at {self.path} yet: /add FILE|URL creates it.")
+        return True
+
     def run(self, read: ReadLine) -> None:
         """Read and handle lines until ``/quit`` or the end of the input."""
-        counts = self.store.counts()
-        self.say(f"qabot console: {counts['articles']} articles. Ask a question, or /help.")
-        while line := read():
+        if self.collection() is None:
+            held = f"no collection at {self.path} yet (/add creates it)"
+        else:
+            held = f"{plural(self.store.counts()['articles'], 'article')} in {self.path}"
+        self.say(f"qabot console: {held}. Ask a question, or /help.")
+        while line := read(PROMPT):
             if not self.handle(line.strip(), read):
                 return
 
@@ -83,19 +131,60 @@ class Console:
         elif command == "/remove":
             self.remove(argument)
         elif command == "/stats":
-            self.say(stats_as_text(self.store.stats()))
+            if not self._none_yet():
+                self.say(stats_as_text(self.store.stats()))
         else:
             self.say(f"Unknown command {command}. Type /help for the commands.")
         return True
 
     def ask(self, question: str) -> None:
-        """Answer a question: the answer, its sentence and source, as ``qabot ask`` prints it."""
-        try:
-            result = answer(question, store=self.store, reader=self.reader, encoder=self.encoder)
-        except EmptyIndex:
-            self.say("The collection is empty: add articles with /add FILE|URL.")
+        """Answer a question: the answer, its sentence and source, as ``qabot ask`` prints it; a
+        follow-up of the previous question (within a few minutes) says first how it was read."""
+        if self._none_yet():
             return
-        self.say(result_as_text(result))
+        try:
+            result = answer_in_conversation(
+                question,
+                previous=self.conversation.previous("console"),
+                store=self.store,
+                reader=self.reader,
+                encoder=self.encoder,
+            )
+        except EmptyIndex:
+            self._keep(question, answered=False)
+            self.say(f"The collection {self.path} is empty: add articles with /add FILE|URL.")
+            return
+        except UnresolvedFollowup as unresolved:  # "Who do you mean by “he”?"
+            self._keep(question, answered=False)
+            self.say(str(unresolved))
+            return
+        self._keep(question, answered=not result.no_answer, reader=result.reader)
+        said = note(result)
+        self.say(f"({said})\n{result_as_text(result)}" if said else result_as_text(result))
+        self.conversation.remember("console", result)
+
+    def _keep(self, question: str, **fields) -> None:
+        """Keep an asked question as the bot does (in no chat, by no Telegram user), for /stats."""
+        try:
+            self.store.record_question(question, **fields)
+        except sqlite3.OperationalError as error:  # a full disk, a locked or read-only database
+            log.warning("could not keep the question: %s", error)
+
+    def paste(self, read: ReadLine) -> str | None:
+        """The text pasted after ``/add``, up to a line holding only "."; None when it is cancelled."""
+        self.say(PASTE_HELP)
+        pasted = []
+        try:
+            while line := read(PASTE_PROMPT):
+                if line.strip() == END_OF_PASTE:
+                    return "".join(pasted)
+                if line.strip() == CANCEL_PASTE:
+                    break
+                pasted.append(line)
+        except KeyboardInterrupt:  # Ctrl-C at a terminal: this paste ends, not the console
+            pass
+        self.say(PASTE_CANCELLED)
+        return None
 
     def add(self, source: str, read: ReadLine) -> None:
         """Add an article from a file or URL, or from text pasted on the following lines."""
@@ -103,26 +192,28 @@ class Console:
             if source:
                 draft = read_source(source, allow_private=self.allow_private_urls)
             else:
-                self.say(f'Paste the article (first line: the title), then a line with only "{END_OF_PASTE}":')
-                pasted = []
-                for line in iter(read, ""):
-                    if line.strip() == END_OF_PASTE:
-                        break
-                    pasted.append(line)
-                draft = from_text("".join(pasted))
-            article = store_draft(self.store, draft, added_by="console")
+                pasted = self.paste(read)
+                if pasted is None:
+                    return
+                draft = from_text(pasted)
+            article = store_draft(self.collection(create=True), draft, added_by="console")
         except ArticleRefused as error:
             self.say(f"Not added: {error}.")
             return
+        except (sqlite3.DatabaseError, OSError) as error:  # cannot create or write the collection
+            self.say(f"Not added: the collection {self.path} cannot be written ({error}).")
+            return
         if self.encoder is not None:
             embed_missing(self.store, self.encoder)
-        self.say(f"Added article {article.id}: {article.title} ({article.chunks} chunks)")
+        self.say(f"Added article {article.id}: {article.title} ({plural(article.chunks, 'chunk')})")
 
     def list(self) -> None:
         """List the articles."""
+        if self._none_yet():
+            return
         articles = self.store.list_articles()
         if not articles:
-            self.say("The collection is empty. Add articles with /add FILE|URL.")
+            self.say(f"The collection {self.path} is empty. Add articles with /add FILE|URL.")
         for a in articles:
             self.say(article_line(a))
 
@@ -130,6 +221,8 @@ class Console:
         """Remove the article with the given id."""
         if not argument.isdigit():
             self.say("Usage: /remove ID (the ids are in /list).")
+            return
+        if self._none_yet():
             return
         try:
             info = self.store.remove_article(int(argument))
@@ -146,18 +239,21 @@ def _terminal_reader(out: TextIO) -> ReadLine:
     except ImportError:
         pass
 
-    def read() -> str:
+    def read(prompt: str) -> str:
         try:
-            return input("> ") + "\n"
+            return input(prompt) + "\n"
         except EOFError:
             print("", file=out)
             return ""
+        except KeyboardInterrupt:  # what is said next starts on a line of its own, not after "^C"
+            print("", file=out)
+            raise
 
     return read
 
 
 def chat(
-    store: Store,
+    store: Store | Path,
     reader,
     *,
     lines: TextIO | None = None,
@@ -167,13 +263,18 @@ def chat(
 ) -> None:
     """Chat with the collection on stdin/stdout (or the given streams) until /quit or end of input.
 
+    :param store: the collection, or the path of one not created yet (the first ``/add`` creates it).
+
     At a terminal there is a prompt with line editing; from a pipe or file, lines are read as they come.
     """
     lines = lines if lines is not None else sys.stdin
     out = out if out is not None else sys.stdout
     at_terminal = lines is sys.stdin and lines.isatty() and out.isatty()
-    read = _terminal_reader(out) if at_terminal else lines.readline
+    read = _terminal_reader(out) if at_terminal else (lambda prompt: lines.readline())
+    console = Console(store, reader, out=out, allow_private_urls=allow_private_urls, encoder=encoder)
     try:
-        Console(store, reader, out=out, allow_private_urls=allow_private_urls, encoder=encoder).run(read)
+        console.run(read)
     except KeyboardInterrupt:
         print("", file=out)
+    finally:
+        console.close()

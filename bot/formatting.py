@@ -5,6 +5,8 @@ Telegram messages are built from ``Run``s (text with one style), escaped with ``
 rendered, and cut into messages of at most 4096 characters between paragraphs, else sentences,
 else words, so a tag is never cut in two. One press of Sources sends at most
 ``MAX_SOURCE_MESSAGES`` messages: passages too long for that are cut short, with a note.
+A citation names the page of a PDF, and links an answer to its sentence in the web page (a text
+fragment, ``bot.text_fragment``) or to its PDF's page.
 """
 
 import bisect
@@ -15,12 +17,28 @@ from dataclasses import dataclass
 from itertools import accumulate
 from urllib.parse import urlsplit
 
+from bot.text_fragment import page_link, sentence_link
+from index.pages import PAGE_BREAK
+from index.store import printable
+from retrieval.language import looks_english
 from retrieval.types import Answer, Passage, Result
 
-#: JSON keys of one answer, as documented for ``qabot ask --json``.
-ANSWER_KEYS = ("text", "score", "article_id", "title", "url", "start", "end", "context")
+#: JSON keys of one answer, as documented for ``qabot ask --json`` (``link``: ``citation_link``).
+ANSWER_KEYS = ("text", "score", "article_id", "title", "url", "link", "page", "start", "end", "context")
 NO_ANSWER = "The articles do not seem to answer that."
 SENTENCE_NOTE = "(answered by the sentence reader: no QA model is loaded)"
+#: Said with what is found for a question that is clearly not in English (``retrieval.language``).
+ENGLISH_ONLY = "Questions and articles are in English only, for now: please ask in English."
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 chunk``, ``3 chunks``: the count and the noun, plural unless the count is one."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _english_only(result: Result) -> list[str]:
+    """``[ENGLISH_ONLY]`` when the question is clearly not in English, else nothing."""
+    return [] if looks_english(result.question) else [ENGLISH_ONLY]
 
 
 def result_as_json(result: Result) -> dict:
@@ -29,17 +47,43 @@ def result_as_json(result: Result) -> dict:
         "question": result.question,
         "reader": result.reader,
         "no_answer": result.no_answer,
-        "answers": [{key: getattr(a, key) for key in ANSWER_KEYS} for a in result.answers],
+        "answers": [_answer_as_json(a) for a in result.answers],
     }
 
 
+def _answer_as_json(a: Answer) -> dict:
+    """One answer's ``ANSWER_KEYS`` and its ``link``; a PDF's page breaks shown as spaces (one
+    character each, so ``start`` and ``end`` still point at the text)."""
+    found = {key: citation_link(a) if key == "link" else getattr(a, key) for key in ANSWER_KEYS}
+    for key in ("text", "context"):
+        found[key] = found[key].replace(PAGE_BREAK, " ")
+    return found
+
+
+def citation_link(item: Answer | Passage) -> str | None:
+    """Where a citation links to: an answer's sentence in its web page (a text fragment), a PDF's
+    page (``#page=N``), or the article's web address; None when it has none Telegram can link."""
+    url = _web_address(item.url)
+    if url is None:
+        return None
+    if item.page is not None:
+        link = page_link(url, item.page)
+    elif isinstance(item, Answer):
+        link = sentence_link(url, item.context)
+    else:
+        link = url
+    return link if len(link) <= MAX_LINK_CHARS else url
+
+
 def source_line(item: Answer | Passage) -> str:
-    """``title, date, url`` of where an answer or passage comes from."""
+    """``title, date, page, link`` of where an answer or passage comes from."""
     parts = [item.title]
     if item.published:
         parts.append(item.published)
+    if item.page is not None:
+        parts.append(f"page {item.page}")
     if item.url:
-        parts.append(item.url)
+        parts.append(citation_link(item) or item.url)
     return ", ".join(parts) + f" [article {item.article_id}]"
 
 
@@ -51,7 +95,7 @@ def result_as_text(result: Result) -> str:
     """The answers as plain text: the answer, its sentence, its source; or the closest passages."""
     lines = []
     if result.no_answer:
-        lines.append(NO_ANSWER)
+        lines += [NO_ANSWER, *_english_only(result)]
         if result.passages:
             lines.append("Closest passages:")
             for p in result.passages[:3]:
@@ -66,6 +110,7 @@ def result_as_text(result: Result) -> str:
         lines.append(f"   — {source_line(a)}")
     if result.reader == "sentence":
         lines.append(SENTENCE_NOTE)
+    lines += _english_only(result)
     return "\n".join(lines)
 
 
@@ -189,10 +234,13 @@ def _web_address(url: str | None) -> str | None:
 
 
 def _source_runs(item: Answer | Passage) -> list[Run]:
-    """The title, linked when the article has a web address, and the date."""
-    runs = [Run(_squash(item.title).strip(), href=_web_address(item.url))]
+    """The title, linked when the article has a web address (an answer: to its sentence; a PDF: to
+    its page), the date and the page."""
+    runs = [Run(_squash(item.title).strip(), href=citation_link(item))]
     if item.published:
         runs.append(Run(f", {item.published}"))
+    if item.page is not None:
+        runs.append(Run(f", page {item.page}"))
     return runs
 
 
@@ -216,13 +264,15 @@ def _answer_runs(a: Answer) -> list[Run]:
 def result_as_html(result: Result, *, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     """The best answer as Telegram HTML messages (one, unless very long); or that there is none."""
     if result.no_answer:
-        runs = [Run(NO_ANSWER)]
+        runs = [Run(NO_ANSWER), *(Run("\n" + note) for note in _english_only(result))]
         if result.passages:
             runs.append(Run("\nThe closest passages are under Sources."))
         return split_html(runs, limit)
     runs = _answer_runs(result.answers[0])
     if result.reader == "sentence":
         runs += [Run("\n\n"), Run(SENTENCE_NOTE, "i")]
+    for note in _english_only(result):
+        runs += [Run("\n\n"), Run(note, "i")]
     return split_html(runs, limit)
 
 
@@ -282,10 +332,11 @@ def text_as_html(text: str, *, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
 
 
 def article_line(a, *, url: bool = True) -> str:
-    """``id  date  title  (n chunks)  url`` for one ``index.store.ArticleInfo``."""
-    when = a.published or a.added_at[:10]
+    """``id  title  (published date, n chunks)  url`` for one ``index.store.ArticleInfo``; the date
+    it was added when it has no date of publication (``(added date, ...)``)."""
+    when = f"published {a.published}" if a.published else f"added {a.added_at[:10]}"
     where = f"  {a.url}" if url and a.url else ""
-    return f"{a.id:>5}  {when}  {a.title}  ({a.chunks} chunks){where}"
+    return f"{a.id:>5}  {a.title}  ({when}, {plural(a.chunks, 'chunk')}){where}"
 
 
 def stats_as_text(stats: dict) -> str:
@@ -303,6 +354,32 @@ def stats_as_text(stats: dict) -> str:
         lines.append("Latest unanswered questions:")
         lines += [f"  - {_snippet(q, 200)}" for q in stats["latest_unanswered"]]
     return "\n".join(lines)
+
+
+def feed_as_text(feed) -> str:
+    """One ``index.feeds.Feed``: its number, title and URL, its last check, its last error and note."""
+    checked = f"checked {feed.checked_at[:16].replace('T', ' ')} UTC" if feed.checked_at else "not checked yet"
+    counts = [plural(feed.articles, "article")]
+    if feed.retrying:
+        counts.append(f"{feed.retrying} {'entry' if feed.retrying == 1 else 'entries'} to retry")
+    if feed.given_up:
+        counts.append(f"{feed.given_up} given up")
+    # printable: a feed's URL may come from a page's markup, and errors quote URLs
+    lines = [f"{feed.id}. {feed.title or 'Untitled feed'}  {printable(feed.url)}", f"   {checked}; {', '.join(counts)}"]
+    if feed.last_error:
+        lines.append(f"   last error: {printable(feed.last_error)}")
+    if feed.last_note:
+        lines.append(f"   note: {printable(feed.last_note)}")
+    return "\n".join(lines)
+
+
+def feed_check_as_text(check) -> str:
+    """What one pass did with one feed (``index.feeds.FeedCheck``), in one line."""
+    done = f"{plural(len(check.added), 'article')} added, {check.skipped} already in the collection"
+    if check.failed:
+        done += f", {len(check.failed)} failed"
+    line = f"feed {check.feed_id} ({check.title or printable(check.url)}): {done}"
+    return line + (f"; error: {printable(check.error)}" if check.error else "")
 
 
 # --- answer tests and benchmarks (``qabot eval``) ------------------------------------------------
@@ -345,10 +422,10 @@ def _timing(p50: float | None, p95: float | None) -> str:
 
 def answer_tests_summary_as_text(summary: dict) -> str:
     """The summary of an answer-test run (``AnswerTestReport.summary()``) in a few lines."""
-    scored = f" over {summary['scored_cases']} cases with expect" if summary["scored_cases"] else ""
+    scored = f" over {plural(summary['scored_cases'], 'case')} with expect" if summary["scored_cases"] else ""
     cited = "n/a"
     if summary["cited_cases"]:
-        cited = f"{_percent(summary['citation_accuracy'])} of {summary['cited_cases']} cases with source"
+        cited = f"{_percent(summary['citation_accuracy'])} of {plural(summary['cited_cases'], 'case')} with source"
     k = summary["k"]
     checked = "top answer checked" if k == 1 else f"top {k} answers checked"
     encoder = "on" if summary["encoder"] else "off"
@@ -371,8 +448,8 @@ def squad_report_as_text(report: dict) -> str:
     reader = report["reader"] + (f" ({report['model']})" if report.get("model") else "")
     lines = [
         (
-            f"SQuAD {report['version'] or '(no version)'}: {report['paragraphs']} paragraphs as the "
-            f"collection; {report['questions']} questions ({report['answerable']} answerable, "
+            f"SQuAD {report['version'] or '(no version)'}: {plural(report['paragraphs'], 'paragraph')} as the "
+            f"collection; {plural(report['questions'], 'question')} ({report['answerable']} answerable, "
             f"{report['unanswerable']} unanswerable)"
         ),
         f"reader: {reader}; search: {search}",

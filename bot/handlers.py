@@ -1,7 +1,8 @@
 """Telegram handlers: one async function per command or kind of update; ``bot/app.py`` wires them.
 
-Every question goes through ``retrieval.answer.answer()`` on a worker thread of the bot's executor
-(``QABOT_WORKERS`` threads), so the event loop keeps serving other chats while a question is read;
+Every question goes through ``retrieval.answer.answer_in_conversation()`` (a follow-up is read in
+the light of the answer it replies to or the chat's previous one, ``bot/conversation.py``) on a
+worker thread of the bot's executor (``QABOT_WORKERS`` threads), so the event loop keeps serving other chats while a question is read;
 every store call runs on a thread too. What was answered is kept in the store under a random key,
 which is all a button's callback data carries; a button works only in the chat the answer was given
 in (in a private chat, only for the person it was given to), and anyone else gets a polite refusal.
@@ -38,27 +39,30 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.conversation import Conversations, context_of, conversation_of, result_with_note_as_html
 from bot.delivery import unreachable
 from bot.formatting import (
     article_line,
     more_answers_as_html,
-    result_as_html,
+    plural,
     sources_as_html,
     stats_as_text,
     text_as_html,
 )
 from index.bm25 import EmptyIndex
 from index.ingest import (
-    HTML_SUFFIXES,
-    MAX_FILE_BYTES,
-    TEXT_SUFFIXES,
+    ALLOW_PRIVATE_SETTING,
+    FILE_SUFFIXES,
+    PrivateURLRefused,
     from_bytes,
     from_text,
     from_url,
+    max_file_bytes,
     store_draft,
 )
 from index.store import Article, ArticleNotFound, ArticleRefused, AskedQuestion, QuestionNotFound, Store
-from retrieval.answer import DEFAULT_ANSWERS, answer
+from retrieval.answer import DEFAULT_ANSWERS, answer_in_conversation
+from retrieval.followup import Exchange, UnresolvedFollowup
 from retrieval.embeddings import embed_missing
 from retrieval.types import Answer, Passage, Result
 
@@ -74,7 +78,7 @@ ADD_USAGE = (
     "To add an article, send one of:\n"
     "/add https://example.org/article\n"
     "/add followed by the pasted text (the first line is the title)\n"
-    "a .txt, .md or .html file with /add as its caption"
+    "a .txt, .md, .html or .pdf file with /add as its caption"
 )
 ASK_USAGE = f"Ask like this: /ask {EXAMPLE_QUESTION}"
 #: Questions longer than this are cut (a question is a sentence, not an article).
@@ -94,6 +98,9 @@ ADMIN_COMMANDS = [
     BotCommand("remove", "Remove an article by its id"),
     BotCommand("list", "List the articles"),
     BotCommand("stats", "Articles, questions asked, share answered"),
+    BotCommand("follow", "Follow a news feed: its URL, or a site's page"),
+    BotCommand("feeds", "The followed feeds, their last check and errors"),
+    BotCommand("unfollow", "Stop following a feed by its number"),
 ]
 
 
@@ -125,6 +132,11 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
         """The worker threads questions are answered on (``QABOT_WORKERS`` of them)."""
         return self.bot_data["executor"]
 
+    @property
+    def conversations(self) -> Conversations:
+        """Each chat's previous exchange, for follow-up questions (``bot/conversation.py``)."""
+        return self.bot_data["conversations"]
+
 
 # --- helpers -------------------------------------------------------------------------------------
 
@@ -148,10 +160,18 @@ async def _admin_or_refuse(update: Update, context: BotContext) -> bool:
     user = update.effective_user
     log.info("refused an admin update from user %s", user.id if user else None)
     if update.callback_query:
-        await update.callback_query.answer(NOT_ADMIN, show_alert=True)
+        await _answer_press(update.callback_query, NOT_ADMIN, show_alert=True)
     elif update.effective_message:
         await update.effective_message.reply_text(NOT_ADMIN)
     return False
+
+
+async def _answer_press(query: CallbackQuery, text: str | None = None, **options) -> None:
+    """Answer a button press (its toast or alert); when Telegram fails that, the press is handled anyway."""
+    try:
+        await query.answer(text, **options)
+    except TelegramError as error:
+        log.info("could not answer a button press: %s", error)
 
 
 def _after_command(text: str) -> str:
@@ -159,10 +179,12 @@ def _after_command(text: str) -> str:
     return re.sub(r"^/\w+(@\w+)?[ \t]*\n?", "", text, count=1)
 
 
-async def _reply(message: Message, texts: list[str], markup: InlineKeyboardMarkup | None = None) -> None:
-    """Send HTML messages in reply; the buttons go under the last one."""
-    for i, text in enumerate(texts):
+async def _reply(message: Message, texts: list[str], markup: InlineKeyboardMarkup | None = None) -> list[Message]:
+    """Send HTML messages in reply; the buttons go under the last one. Returns the messages sent."""
+    return [
         await message.reply_text(text, reply_markup=markup if i == len(texts) - 1 else None)
+        for i, text in enumerate(texts)
+    ]
 
 
 async def _send_below(context: BotContext, pressed: MaybeInaccessibleMessage, texts: list[str]) -> None:
@@ -212,7 +234,17 @@ def _restored(saved: str) -> Result:
         no_answer=data["no_answer"],
         answers=tuple(Answer(**a) for a in data["answers"]),
         passages=tuple(Passage(**p) for p in data["passages"]),
+        understood_as=data.get("understood_as"),
     )
+
+
+def _kept_result(store: Store, chat_id: int, key: str) -> Result | None:
+    """The result kept under a question key, if it was answered in this chat (on a worker thread)."""
+    try:
+        kept = store.question_by_key(key)
+    except QuestionNotFound:
+        return None
+    return _restored(kept.answer_json) if kept.chat_id == chat_id and kept.answer_json else None
 
 
 def _keep(store: Store, question: str, **fields) -> AskedQuestion | None:
@@ -225,12 +257,15 @@ def _keep(store: Store, question: str, **fields) -> AskedQuestion | None:
 
 
 def _answer_and_keep(
-    store: Store, reader, encoder, question: str, chat_id: int, user_id: int | None
+    store: Store, reader, encoder, question: str, chat_id: int, user_id: int | None, previous: Exchange | None
 ) -> tuple[Result, AskedQuestion | None]:
-    """Answer on a worker thread, then keep the question with what was answered (None if it could not)."""
+    """Answer on a worker thread (a follow-up after ``previous``), then keep the question with what
+    was answered (None if it could not)."""
     try:
-        result = answer(question, store=store, reader=reader, top_k=DEFAULT_ANSWERS, encoder=encoder)
-    except EmptyIndex:
+        result = answer_in_conversation(
+            question, previous=previous, store=store, reader=reader, top_k=DEFAULT_ANSWERS, encoder=encoder
+        )
+    except (EmptyIndex, UnresolvedFollowup):
         _keep(store, question, answered=False, chat_id=chat_id, user_id=user_id)
         raise
     kept = _keep(
@@ -271,6 +306,9 @@ async def _answer_question(update: Update, context: BotContext, question: str) -
         await message.reply_text(ASK_USAGE)
         return
     user = update.effective_user
+    previous = await context_of(
+        update, context.conversations, lambda key: _kept_result(context.store, message.chat_id, key)
+    )
     work = asyncio.get_running_loop().run_in_executor(
         context.executor,
         _answer_and_keep,
@@ -280,6 +318,7 @@ async def _answer_question(update: Update, context: BotContext, question: str) -
         question,
         message.chat_id,
         user.id if user else None,
+        previous,
     )
     async with _typing(message):
         try:
@@ -287,7 +326,12 @@ async def _answer_question(update: Update, context: BotContext, question: str) -
         except EmptyIndex:
             await message.reply_text(EMPTY_COLLECTION)
             return
-    await _reply(message, result_as_html(result), _answer_buttons(result, kept.key) if kept else None)
+        except UnresolvedFollowup as unresolved:  # "Who do you mean by “he”?"
+            await _reply(message, text_as_html(str(unresolved)))
+            return
+    exchange = context.conversations.remember(conversation_of(update), result)  # before a next question
+    buttons = _answer_buttons(result, kept.key) if kept else None
+    context.conversations.shown(exchange, await _reply(message, result_with_note_as_html(result), buttons))
 
 
 def _given_to(kept: AskedQuestion, query: CallbackQuery) -> bool:
@@ -313,13 +357,13 @@ async def _pressed(update: Update, context: BotContext, thanks: str | None = Non
     except QuestionNotFound:
         kept = None
     if kept is None or kept.answer_json is None:
-        await query.answer(GONE)
+        await _answer_press(query, GONE)
         return None
     if not _given_to(kept, query):
         log.info("refused user %s a button of question %s", query.from_user.id, kept.id)
-        await query.answer(NOT_YOURS)
+        await _answer_press(query, NOT_YOURS)
         return None
-    await query.answer(thanks)
+    await _answer_press(query, thanks)
     return kept
 
 
@@ -363,10 +407,15 @@ def _stored(store: Store, draft, encoder, **overrides) -> Article:
 
 
 def _added(article: Article) -> list[str]:
-    return text_as_html(f"Added article {article.id}: {article.title} ({article.chunks} chunks).")
+    return text_as_html(f"Added article {article.id}: {article.title} ({plural(article.chunks, 'chunk')}).")
 
 
 def _not_added(error: ArticleRefused) -> list[str]:
+    if isinstance(error, PrivateURLRefused):  # the setting is the server's, not the chat's
+        return text_as_html(
+            f"Not added: {error.reason} (an admin of the server the bot runs on can allow private "
+            f"addresses with {ALLOW_PRIVATE_SETTING})."
+        )
     return text_as_html(f"Not added: {error}.")
 
 
@@ -446,7 +495,7 @@ async def add(update: Update, context: BotContext) -> None:
 
 
 async def add_document(update: Update, context: BotContext) -> None:
-    """Admins: adds an uploaded .txt, .md or .html file sent with /add as caption (rest = title)."""
+    """Admins: adds an uploaded .txt, .md, .html or .pdf file sent with /add as caption (rest = title)."""
     message = update.effective_message
     target = re.match(r"^/add(?:@(\w+))?", message.caption or "", flags=re.IGNORECASE)
     addressed_to = target.group(1) if target else None
@@ -456,12 +505,14 @@ async def add_document(update: Update, context: BotContext) -> None:
         return
     document = message.document
     suffix = Path(document.file_name or "").suffix.lower()
-    if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES:
-        kinds = ", ".join(sorted(TEXT_SUFFIXES | HTML_SUFFIXES))
+    if not suffix and document.mime_type == "application/pdf":
+        suffix = ".pdf"
+    if suffix not in FILE_SUFFIXES:
+        kinds = ", ".join(sorted(FILE_SUFFIXES))
         await _reply(message, text_as_html(f"Not added: I can read {kinds} files, not {suffix or 'this file'}."))
         return
-    if document.file_size and document.file_size > MAX_FILE_BYTES:
-        await _reply(message, text_as_html(f"Not added: the file is larger than {MAX_FILE_BYTES:,} bytes."))
+    if document.file_size and document.file_size > max_file_bytes(suffix):
+        await _reply(message, text_as_html(f"Not added: the file is larger than {max_file_bytes(suffix):,} bytes."))
         return
     title = " ".join(_after_command(message.caption or "").split()) or None
     async with _typing(message):
@@ -550,7 +601,7 @@ async def list_page(update: Update, context: BotContext) -> None:
     if not await _admin_or_refuse(update, context):
         return
     query = update.callback_query
-    await query.answer()
+    await _answer_press(query)
     text, buttons = await asyncio.to_thread(_list_page, context.store, int(context.matches[0].group(1)))
     try:
         await query.edit_message_text(text, reply_markup=buttons)
@@ -561,7 +612,7 @@ async def list_page(update: Update, context: BotContext) -> None:
 
 async def stale_button(update: Update, context: BotContext) -> None:
     """Tells the user a button from an older version of the bot no longer works."""
-    await update.callback_query.answer("This button no longer works. Please ask again.")
+    await _answer_press(update.callback_query, "This button no longer works. Please ask again.")
 
 
 # --- errors ---------------------------------------------------------------

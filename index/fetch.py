@@ -16,11 +16,13 @@ on only when it names a character set.
 """
 
 import codecs
+import functools
 import ipaddress
 import socket
+import ssl
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -48,6 +50,10 @@ _NOT_CHARSETS = {"idna", "punycode", "raw-unicode-escape", "undefined", "unicode
 
 class FetchError(ValueError):
     """The URL could not be fetched as an article page."""
+
+
+class PrivateAddress(FetchError):
+    """The URL's host is a private, loopback or link-local address, and those are not allowed."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,8 @@ def _carried_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipa
 def public_address(host: str, port: int) -> str:
     """The address to connect to for ``host``: resolved once, refused unless every address is public.
 
-    :raises FetchError: the host cannot be resolved, or resolves to a private or local address.
+    :raises FetchError: the host cannot be resolved (``PrivateAddress``: it resolves to a private or
+        local address).
     """
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
@@ -104,7 +111,7 @@ def public_address(host: str, port: int) -> str:
         carried = _carried_ipv4(address)
         if not (carried or address).is_global:
             shown = f"{address}, carrying {carried}" if carried else address
-            raise FetchError(f"{host} is a private or local address ({shown}); refused for safety")
+            raise PrivateAddress(f"{host} is a private or local address ({shown}); refused for safety")
     return str(addresses[0])
 
 
@@ -160,14 +167,18 @@ class _Network(httpcore.SyncBackend):
         return _DeadlineStream(stream, self._deadline)
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The TLS settings of every fetch, made once: loading the CA certificates takes ~40 ms."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _Transport(httpx.HTTPTransport):
     """httpx's transport with its connection pool connecting through ``_Network``."""
 
     def __init__(self, network: _Network):
-        super().__init__(trust_env=False)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False), network_backend=network
-        )
+        super().__init__(verify=_tls(), trust_env=False)
+        self._pool = httpcore.ConnectionPool(ssl_context=_tls(), network_backend=network)
 
 
 def fetch(
@@ -176,6 +187,8 @@ def fetch(
     allow_private: bool = False,
     max_bytes: int = MAX_BYTES,
     timeout: float = TIMEOUT_SECONDS,
+    accept: Collection[str] = _TEXT_TYPES,
+    kind: str = "an HTML or text page",
 ) -> Page:
     """Download a page, following at most MAX_REDIRECTS redirects, each one checked.
 
@@ -183,6 +196,8 @@ def fetch(
     :param allow_private: accept private, loopback and link-local addresses too.
     :param max_bytes: refuse bodies larger than this, once decoded.
     :param timeout: seconds for the whole fetch, redirects included.
+    :param accept: the content types taken (a page without one is taken as HTML).
+    :param kind: what they are, in the refusal of another type ("not an HTML or text page").
     :raises FetchError: refused URL, network error, HTTP error, wrong content type, too large, too slow.
     """
     deadline = time.monotonic() + timeout
@@ -200,7 +215,7 @@ def fetch(
                     if response.is_redirect:
                         url = urljoin(url, response.headers.get("location", ""))
                         continue
-                    return _read(response, url, max_bytes, deadline, timeout)
+                    return _read(response, url, max_bytes, deadline, timeout, accept, kind)
             except httpx.TimeoutException:
                 raise FetchError(f"fetching {url} took longer than {timeout:g} s") from None
             except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as error:  # UnicodeError: IDNA
@@ -208,12 +223,15 @@ def fetch(
         raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
 
 
-def _read(response: httpx.Response, url: str, max_bytes: int, deadline: float, timeout: float) -> Page:
+def _read(
+    response: httpx.Response, url: str, max_bytes: int, deadline: float, timeout: float,
+    accept: Collection[str], kind: str,
+) -> Page:
     if response.status_code >= 400:
         raise FetchError(f"{url} answered HTTP {response.status_code}")
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type and content_type not in _TEXT_TYPES:
-        raise FetchError(f"{url} is {content_type}, not an HTML or text page")
+    if content_type and content_type not in accept:
+        raise FetchError(f"{url} is {content_type}, not {kind}")
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(f"{url} is larger than {max_bytes:,} bytes")

@@ -3,11 +3,12 @@
 Each source becomes a ``Draft`` (title, text and what is known of its origin), then
 ``Store.add_article`` chunks, indexes and stores it in one transaction. HTML, from a file or a URL,
 goes through trafilatura, which keeps the article's main text and drops menus, footers and banners.
+A PDF goes through ``index.pdf`` (its text keeps its page breaks, so citations name the page).
 Front matter is read with ``index.safe_yaml`` and capped at ``MAX_FRONT_MATTER_CHARS``.
 Bad input raises ``IngestError`` (or the store's ``InvalidArticle`` / ``DuplicateArticle``) with a
 one-line reason, and nothing is stored. A bulk import reports each bad item with its reason and
 stores every good one; only a store that cannot write (a full disk) stops it, with
-``ImportStopped``.
+``ImportStopped``. A folder's .jsonl files are imported as a .jsonl file given alone is.
 """
 
 import json
@@ -20,16 +21,23 @@ from urllib.parse import urlsplit
 
 import trafilatura
 import yaml
-from tqdm import tqdm
 
-from index.fetch import FetchError, fetch
+from index.fetch import FetchError, PrivateAddress, fetch
+from index.pdf import MAX_PDF_BYTES, PdfRefused, read_pdf
 from index.safe_yaml import SafeYamlLoader, problem
 from index.store import MAX_TEXT_CHARS, Article, DuplicateArticle, InvalidArticle, Store
 
 #: File types that can be added, by suffix.
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
-#: Files larger than this are refused before they are read.
+PDF_SUFFIXES = {".pdf"}
+#: Every type of file that can be added.
+FILE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+#: JSON Lines files, one article a line, imported alone or from a folder.
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+#: The setting that lets URLs on private and local addresses be added (``bot.config``).
+ALLOW_PRIVATE_SETTING = "QABOT_ALLOW_PRIVATE_URLS=1"
+#: Files larger than this are refused before they are read (PDFs: ``index.pdf.MAX_PDF_BYTES``).
 MAX_FILE_BYTES = 10_000_000
 #: Front matter (between the ``---`` lines) longer than this is refused.
 MAX_FRONT_MATTER_CHARS = 16_384
@@ -39,6 +47,18 @@ FRONT_MATTER_KEYS = ("title", "url", "site", "published")
 
 class IngestError(InvalidArticle):
     """The source cannot be turned into an article (wrong type, no text, unreadable, ...)."""
+
+
+class PrivateURLRefused(IngestError):
+    """The URL is on a private or local address, and private addresses are not allowed.
+
+    The message says how to allow them (where qabot runs: the CLI, the console); ``reason`` is the
+    refusal alone, for a front end to say it its own way (in Telegram: an admin of the server can).
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(f"{reason} (set {ALLOW_PRIVATE_SETTING} to allow private addresses)")
+        self.reason = reason
 
 
 class ImportStopped(Exception):
@@ -136,29 +156,36 @@ def from_html(html: bytes | str, *, url: str | None = None) -> Draft:
     return Draft(title=title, text=text, url=url, site=site, published=document.date)
 
 
+def max_file_bytes(suffix: str) -> int:
+    """The largest file of this type (``.pdf``, ``.txt``, ...) that is read."""
+    return MAX_PDF_BYTES if suffix in PDF_SUFFIXES else MAX_FILE_BYTES
+
+
 def from_file(path: Path) -> Draft:
-    """A .txt, .md or .html file."""
+    """A .txt, .md, .html or .pdf file (the reasons it is refused for do not name it)."""
     suffix = path.suffix.lower()
-    if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES:
-        kinds = ", ".join(sorted(TEXT_SUFFIXES | HTML_SUFFIXES))
-        raise IngestError(f"{path.name}: unsupported file type {suffix or '(none)'}; use {kinds}")
+    if suffix not in FILE_SUFFIXES:
+        kinds = ", ".join(sorted(FILE_SUFFIXES))
+        raise IngestError(f"unsupported file type {suffix or '(none)'}; use {kinds}")
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise IngestError(f"{path.name} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
+        if size > max_file_bytes(suffix):
+            raise IngestError(f"the file is {size:,} bytes; the limit is {max_file_bytes(suffix):,}")
         data = path.read_bytes()
     except OSError as error:
-        raise IngestError(f"cannot read {path}: {error.strerror}") from None
+        raise IngestError(f"cannot be read: {error.strerror}") from None
     return from_bytes(data, suffix)
 
 
 def from_bytes(data: bytes, suffix: str, *, charset: str | None = None) -> Draft:
-    """File contents of the given type (.txt, .md or .html), e.g. a document uploaded to the bot.
+    """File contents of the given type (.txt, .md, .html or .pdf), e.g. a document uploaded to the bot.
 
     :param charset: the declared encoding of a text type (e.g. from an HTTP header); UTF-8 if None.
     """
     if suffix in HTML_SUFFIXES:
         return from_html(data)
+    if suffix in PDF_SUFFIXES:
+        return from_pdf(data)
     if b"\x00" in data:
         raise IngestError("this looks like a binary file, not text")
     try:
@@ -170,6 +197,16 @@ def from_bytes(data: bytes, suffix: str, *, charset: str | None = None) -> Draft
     return from_text(text)
 
 
+def from_pdf(data: bytes) -> Draft:
+    """A PDF document (``index.pdf``): its text with a page break ending each page, so that
+    citations name the page; its title from the metadata, else its first line."""
+    try:
+        document = read_pdf(data)
+    except PdfRefused as error:
+        raise IngestError(str(error)) from None
+    return Draft(title=document.title, text=document.text)
+
+
 def from_url(url: str, *, allow_private: bool = False) -> Draft:
     """A web page, fetched safely (``index.fetch``) and extracted.
 
@@ -177,6 +214,8 @@ def from_url(url: str, *, allow_private: bool = False) -> Draft:
     """
     try:
         page = fetch(url, allow_private=allow_private)
+    except PrivateAddress as error:
+        raise PrivateURLRefused(str(error)) from None
     except FetchError as error:
         raise IngestError(str(error)) from None
     if page.content_type in {"text/plain", "text/markdown"}:
@@ -186,10 +225,16 @@ def from_url(url: str, *, allow_private: bool = False) -> Draft:
     return replace(draft, url=url, site=draft.site or urlsplit(url).hostname)
 
 
-def read_source(source: str, *, stdin_text: str | None = None, allow_private: bool = False) -> Draft:
-    """A draft from a path, an http(s) URL, or ``-`` (then ``stdin_text``)."""
+def read_source(
+    source: str, *, stdin_text: str | None = None, title: str | None = None, allow_private: bool = False
+) -> Draft:
+    """A draft from a path, an http(s) URL, or ``-`` (then ``stdin_text``).
+
+    :param title: the title of ``stdin_text``, which is then the article's text from its first line.
+    :raises IngestError: with the reason, naming the file when it is about a file.
+    """
     if source == "-":
-        return from_text(stdin_text or "")
+        return from_text(stdin_text or "", title=title)
     try:
         scheme = urlsplit(source).scheme.lower()
     except ValueError:  # "http://[::1" and the like
@@ -205,7 +250,10 @@ def read_source(source: str, *, stdin_text: str | None = None, allow_private: bo
         raise IngestError(f"{source}: {error.strerror or error}") from None
     if not found:
         raise IngestError(f"{source}: no such file")
-    return from_file(path)
+    try:
+        return from_file(path)
+    except IngestError as error:
+        raise IngestError(f"{source}: {error}") from None
 
 
 def store_draft(
@@ -251,7 +299,8 @@ class ImportReport:
         return {"added": len(self.added), "skipped": len(self.skipped), "failed": len(self.failed)}
 
 
-def _jsonl_drafts(path: Path) -> Iterator[tuple[str, Draft | Exception]]:
+def _jsonl_drafts(path: Path, name: str) -> Iterator[tuple[str, Draft | Exception]]:
+    """Each line's article (or why it is none), as ``name:line``."""
     with path.open(encoding="utf-8", errors="replace") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -260,7 +309,7 @@ def _jsonl_drafts(path: Path) -> Iterator[tuple[str, Draft | Exception]]:
                 item = _jsonl_draft(line)
             except IngestError as error:
                 item = error
-            yield f"{path.name}:{number}", item
+            yield f"{name}:{number}", item
 
 
 def json_line(line: str):
@@ -302,40 +351,56 @@ def _jsonl_draft(line: str) -> Draft:
     )
 
 
-def _folder_drafts(folder: Path) -> Iterator[tuple[str, Draft | Exception]]:
+def _is_jsonl(path: Path) -> bool:
+    return path.suffix.lower() in JSONL_SUFFIXES
+
+
+def _folder_items(folder: Path) -> Iterator[tuple[str, Draft | Exception | Path]]:
+    """The folder's files (read later, one at a time), and the lines of its JSONL files."""
     files = sorted(
         p
         for p in folder.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
     for path in files:
-        try:
-            yield str(path.relative_to(folder)), from_file(path)
-        except IngestError as error:
-            yield str(path.relative_to(folder)), error
+        where = str(path.relative_to(folder))
+        if _is_jsonl(path):
+            yield from _jsonl_drafts(path, where)
+        else:
+            yield where, path
+
+
+def check_importable(path: Path) -> None:
+    """Refuse a path that ``import_path`` cannot import.
+
+    :raises IngestError: the path is neither a folder nor a JSONL file.
+    """
+    if not (path.is_dir() or (path.is_file() and _is_jsonl(path))):
+        raise IngestError(f"{path}: not a folder or a .jsonl file")
 
 
 def import_path(
-    store: Store, path: Path, *, added_by: str | None = None, progress: bool | None = None
+    store: Store, path: Path, *, added_by: str | None = None, progress=None
 ) -> ImportReport:
     """Add every article of a folder (recursively) or a JSONL file; one bad item never stops the rest.
 
-    :param path: a folder of .txt/.md/.html files, or a .jsonl file with ``title``, ``text`` and
-        optional ``url``, ``published``, ``site`` per line.
-    :param progress: show a progress bar (None: only on a terminal).
+    :param path: a folder of .txt/.md/.html and .jsonl files, or a .jsonl file with ``title``,
+        ``text`` and optional ``url``, ``published``, ``site`` per line.
+    :param progress: wraps the list of items (files and JSONL lines) to show progress (e.g.
+        ``tqdm``), or None.
     :raises IngestError: the path is neither a folder nor a JSONL file.
     :raises ImportStopped: the store could not write (e.g. the disk is full); it holds the report
         of what was done before.
     """
-    if path.is_dir():
-        items = list(_folder_drafts(path))
-    elif path.is_file() and path.suffix.lower() in {".jsonl", ".ndjson"}:
-        items = list(_jsonl_drafts(path))
-    else:
-        raise IngestError(f"{path}: not a folder or a .jsonl file")
+    check_importable(path)
+    items = list(_folder_items(path) if path.is_dir() else _jsonl_drafts(path, path.name))
     report = ImportReport()
-    disable = None if progress is None else not progress
-    for where, item in tqdm(items, desc="importing", unit="article", disable=disable):
+    for where, item in progress(items) if progress else items:
+        if isinstance(item, Path):
+            try:
+                item = from_file(item)
+            except IngestError as error:
+                item = error
         if isinstance(item, Exception):
             report.failed.append((where, str(item)))
             continue

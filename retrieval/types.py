@@ -5,10 +5,15 @@ Frozen dataclasses; a stage that refines one returns a copy (``dataclasses.repla
 
 from dataclasses import dataclass
 
+from index.pages import PAGE_BREAK
+
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk with its source: ``article text[start:end] == text``."""
+    """A retrieved chunk with its source: ``article text[start:end] == text``.
+
+    ``page`` is the page of a paged document (a PDF) the chunk begins on, None for other articles.
+    """
 
     chunk_id: int
     article_id: int
@@ -19,6 +24,7 @@ class Passage:
     end: int
     text: str
     score: float
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,8 @@ class Answer:
     """An answer cited to its article: ``article text[start:end] == text``.
 
     ``context`` is the sentence (or sentences) holding the answer, ``article text[context_start:
-    context_start + len(context)]``, so the answer can be shown in bold inside it.
+    context_start + len(context)]``, so the answer can be shown in bold inside it. ``page`` is the
+    page of a paged document (a PDF) the answer is on, None for other articles.
     """
 
     text: str
@@ -39,13 +46,18 @@ class Answer:
     end: int
     context: str
     context_start: int
+    page: int | None = None
 
     @classmethod
     def cited(
         cls, passage: Passage, *, text: str, score: float, start: int, end: int, context: str,
         context_start: int,
     ) -> "Answer":
-        """An answer found in ``passage``, cited to its article."""
+        """An answer found in ``passage``, cited to its article (and page: the passage's, plus the page
+        breaks between the passage's start and the answer's)."""
+        page = None
+        if passage.page is not None:
+            page = passage.page + passage.text.count(PAGE_BREAK, 0, max(start - passage.start, 0))
         return cls(
             text=text,
             score=score,
@@ -57,6 +69,7 @@ class Answer:
             end=end,
             context=context,
             context_start=context_start,
+            page=page,
         )
 
 
@@ -68,6 +81,8 @@ class Result:
     :param no_answer: True when nothing read clears the no-answer threshold: the articles do not
         seem to answer the question; ``answers`` is then empty and ``passages`` shows what was read.
     :param passages: the passages that were read, best first (the "Sources").
+    :param understood_as: the question as it was read when it leaned on the previous exchange
+        ("How old is she?" → "How old is Priya Nandakumar?"; ``retrieval.followup``), else None.
     """
 
     question: str
@@ -75,3 +90,4 @@ class Result:
     no_answer: bool
     answers: tuple[Answer, ...]
     passages: tuple[Passage, ...]
+    understood_as: str | None = None

@@ -40,6 +40,7 @@ from tests.bot.conftest import (
 )
 from tests.conftest import SAMPLE_ARTICLES
 from tests.page_server import TITLE, PageServer, article_html, send
+from tests.pdf_documents import BUDGET_TABLE, encrypted, report, scanned
 
 
 # --- start, commands, questions ------------------------------------------------------------------
@@ -58,7 +59,7 @@ async def test_start_and_help_and_command_menus(bot, server):
     public = [c["command"] for c in server.get_commands()]
     assert public == ["start", "help", "ask"]
     admin = [c["command"] for c in server.get_commands({"type": "chat", "chat_id": ADMIN})]
-    assert admin == ["start", "help", "ask", "add", "remove", "list", "stats"]
+    assert admin == ["start", "help", "ask", "add", "remove", "list", "stats", "follow", "feeds", "unfollow"]
     assert len(server.commands) == 2  # the default menu and the admin's: no one else sees /add
 
 
@@ -138,7 +139,7 @@ The county archaeologist said the axes were about 3,000 years old.
 
 async def test_admin_adds_text_url_and_documents(bot, server, sample_store):
     (reply,) = await replies(server, ADMIN, lambda: server.inject_command("add", PASTED, user_id=ADMIN))
-    assert rendered(reply).text == "Added article 9: Lumora kettles recalled over loose switch (1 chunks)."
+    assert rendered(reply).text == "Added article 9: Lumora kettles recalled over loose switch (1 chunk)."
     article = sample_store.get_article(9)
     assert article.text.startswith("The Lumora kettle recall") and article.added_by == f"telegram:{ADMIN}"
 
@@ -172,7 +173,9 @@ async def test_admin_adds_text_url_and_documents(bot, server, sample_store):
         ADMIN,
         lambda: server.inject_document(b"%PDF-1.7", file_name="scan.pdf", caption="/add", user_id=ADMIN),
     )
-    assert rendered(reply).text.startswith("Not added: I can read .htm, .html, .markdown, .md, .txt files")
+    assert rendered(reply).text == (
+        "Not added: the PDF is incomplete: its end is missing (was the download cut short?)."
+    )
     (reply,) = await replies(server, ADMIN, lambda: server.inject_command("add", PASTED, user_id=ADMIN))
     assert rendered(reply).text == "Not added: already in the collection as article 9 (same text)."
     (reply,) = await replies(server, ADMIN, lambda: server.inject_command("add", user_id=ADMIN))
@@ -189,6 +192,56 @@ async def test_admin_adds_text_url_and_documents(bot, server, sample_store):
     (reply,) = await replies(server, ADMIN, lambda: server.inject_command("stats", user_id=ADMIN))
     stats = rendered(reply).text
     assert "Articles: 11" in stats and "Questions asked: 1" in stats and "Answered: 1 (100%)" in stats
+
+
+async def test_an_uploaded_pdf_is_added_and_its_answers_name_their_page(bot, server, sample_store):
+    printed = report(table=BUDGET_TABLE)
+    (reply,) = await replies(
+        server,
+        ADMIN,
+        lambda: server.inject_document(printed.data, file_name="review.pdf", caption="/add", user_id=ADMIN),
+        timeout=60,
+    )
+    added = rendered(reply).text
+    assert re.fullmatch(r"Added article 9: Porthaven Review: the week in four stories \(\d+ chunks\)\.", added)
+    assert sample_store.get_article(9).text.count("\f") == 4
+    (reply,) = await replies(
+        server, USER, lambda: server.inject_message("When will the harbour flood barrier be completed?")
+    )
+    shown = rendered(reply)
+    assert "December 2026" in shown.bold[0]
+    assert "\n— Porthaven Review: the week in four stories, page 4\n" in shown.text
+
+    for data, reason in [
+        (scanned(), "the PDF has no text to read (is it a scan? it needs OCR first)"),
+        (encrypted(), "the PDF is protected by a password; send a copy without one"),
+        (b"GIF89a" + bytes(64), "this is not a PDF file (it does not begin with %PDF-)"),
+    ]:
+        (reply,) = await replies(
+            server, ADMIN, lambda: server.inject_document(data, file_name="bad.pdf", caption="/add", user_id=ADMIN)
+        )
+        assert rendered(reply).text == f"Not added: {reason}."
+    assert sample_store.counts()["articles"] == 9
+
+
+async def test_a_url_on_a_private_address_is_refused_saying_who_can_allow_it(server, sample_store, reader, db_path):
+    settings = bot_settings(server, db_path).model_copy(update={"allow_private_urls": False})
+    async with serving(build_application(settings, sample_store, reader)):
+        (reply,) = await replies(
+            server, ADMIN, lambda: server.inject_command("add", "http://127.0.0.1:9/x", user_id=ADMIN)
+        )
+    assert rendered(reply).text == (
+        "Not added: 127.0.0.1 is a private or local address (127.0.0.1); refused for safety (an admin of "
+        "the server the bot runs on can allow private addresses with QABOT_ALLOW_PRIVATE_URLS=1)."
+    )
+    assert sample_store.counts()["articles"] == 8
+
+
+async def test_a_question_in_another_language_is_told_that_qabot_reads_english(bot, server):
+    (reply,) = await replies(server, USER, lambda: server.inject_message("Qui a conduit le premier tramway ?"))
+    assert "Questions and articles are in English only, for now: please ask in English." in rendered(reply).text
+    (reply,) = await replies(server, USER, lambda: server.inject_message("Who drove the first tram?"))
+    assert "English only" not in rendered(reply).text
 
 
 async def test_non_admins_are_refused_in_private_and_groups_and_nothing_changes(bot, server, sample_store):
@@ -327,7 +380,11 @@ async def test_article_text_with_markup_characters_is_rendered_safely(bot, serve
     (reply,) = await replies(server, USER, lambda: server.inject_message("What did the Quillon committee say?"))
     shown = rendered(reply)
     assert "<script>alert(1)</script> tag & the *asterisk* rule apply when 5 < 6 and 7 > 3." in shown.bold[0]
-    assert ('https://news.example/q?a=1&b="2"', title) in shown.links
+    sentence = (
+        "The%20Quillon%20committee%20said%20the%20%3Cscript%3Ealert(1)%3C/script%3E%20tag%20%26%20the%20"
+        "*asterisk*%20rule%20apply%20when%205%20%3C%206%20and%207%20%3E%203."
+    )
+    assert (f'https://news.example/q?a=1&b="2"#:~:text={sentence}', title) in shown.links  # at the sentence
 
     (added,) = await replies(
         server, ADMIN, lambda: server.inject_command("add", "A <i>new</i> & bold title\n" + text + " Again.", user_id=ADMIN)
@@ -567,9 +624,9 @@ def test_qabot_run_stops_on_sigterm_without_losing_the_article_being_added(serve
     assert server.token not in run.log  # the token never reaches the log
 
 
-def test_qabot_run_with_a_rejected_token_says_so_without_showing_it(server, tmp_path):
+def test_qabot_run_with_a_rejected_token_says_so_in_one_line_without_showing_it(server, tmp_path):
     env = os.environ | {
-        "TELEGRAM_BOT_TOKEN": "111:WRONG-token",
+        "TELEGRAM_BOT_TOKEN": "111:WRONG-token-but-well-formed_0123456789",
         "QABOT_TELEGRAM_BASE_URL": server.base_url,
         "QABOT_QA_MODEL": "sentence",
         "QABOT_ENCODER": "off",
@@ -583,3 +640,4 @@ def test_qabot_run_with_a_rejected_token_says_so_without_showing_it(server, tmp_
         "Error: Telegram rejected the token in TELEGRAM_BOT_TOKEN; check it with @BotFather"
     )
     assert "WRONG-token" not in done.stderr and "<TELEGRAM_BOT_TOKEN>" in done.stderr  # PTB's own log line
+    assert "Traceback" not in done.stderr and "  File " not in done.stderr  # its traceback is one line
