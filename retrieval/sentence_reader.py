@@ -118,17 +118,27 @@ class SentenceReader:
         :param passages: retrieved passages, best first.
         :param top_k: how many answers at most.
         """
+        answers, coverage = self.ranked(question, passages, top_k=top_k)
+        return answers if answers and coverage >= self.min_coverage else []
+
+    def ranked(self, question: str, passages: list[Passage], *, top_k: int = 3) -> tuple[list[Answer], float]:
+        """The ``top_k`` best sentences whatever ``min_coverage`` says, and the best one's coverage.
+
+        ``read`` answers with them when the coverage reaches ``min_coverage``;
+        ``benchmarks/tune_sentence_reader.py`` chooses that value from the coverages.
+        """
         asked = question_terms(question)
         sentences = _sentences(passages)
         if not asked or not sentences:
-            return []
+            return [], 0.0
         matches, idf = sentence_bm25(asked, [s.terms for s in sentences])
         scores = self._scores(question, asked, sentences, matches, max(p.score for p in passages))
         ranked = sorted(
             (i for i in range(len(sentences)) if matches[i] > 0), key=lambda i: -scores[i]
         )
-        if not ranked or self._coverage(ranked[0], sentences, idf) < self.min_coverage:
-            return []
+        if not ranked:
+            return [], 0.0
+        coverage = self._coverage(ranked[0], sentences, idf)
         answers, seen = [], set()
         for i in ranked:
             key = (sentences[i].passage.article_id, sentences[i].start)
@@ -137,7 +147,7 @@ class SentenceReader:
                 answers.append(_answer(sentences[i], scores[i]))
             if len(answers) == top_k:
                 break
-        return answers
+        return answers, coverage
 
     def _scores(self, question, asked, sentences, matches, best_passage) -> list[float]:
         asked_set = set(asked)
