@@ -1,6 +1,9 @@
 """``qabot ask --json`` and ``qabot download-model``, run as a user types them, on the sample collection."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -58,6 +61,20 @@ def test_ask_falls_back_to_the_sentence_reader_when_the_model_is_missing(sample)
     result = sample("ask", PUTIN, "--json", QABOT_QA_MODEL="some-org/not-a-model")
     body = asked(result)
     assert body["reader"] == "sentence" and body["answers"]
+
+
+def test_a_model_that_cannot_be_loaded_is_said_once_in_one_line_with_what_to_do(sample, db_path, tmp_path):
+    env = os.environ | {"QABOT_QA_MODEL": "some-org/not-a-model", "QABOT_ENCODER": "off", "HF_HUB_OFFLINE": "1",
+                        "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-c", "from bot.cli import cli; cli()", "--db", str(db_path), "ask", PUTIN],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0 and "July 2000" in done.stdout
+    (warning,) = done.stderr.strip().splitlines()
+    assert "some-org/not-a-model could not be loaded" in warning and "HF_HUB_OFFLINE is set" in warning
+    for remedy in ("qabot download-model", "local model folder", "QABOT_QA_MODEL=sentence"):
+        assert remedy in warning
 
 
 def test_ask_json_with_the_builtin_span_reader(sample):
