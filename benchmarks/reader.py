@@ -51,6 +51,7 @@ import numpy as np
 from benchmarks.squad import SLICE, Question, build_collection, load_slice, score
 from index.ingest import import_path
 from index.store import Store
+from retrieval.loading import model_location
 from retrieval.reader import ExtractiveReader
 from retrieval.search import search
 from retrieval.span_decoding import answer_question, encode_windows
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--questions", type=int, default=60, help="questions timed (SQuAD: a seeded sample)")
     parser.add_argument("--reference-questions", type=int, default=20, help="questions for roberta-base")
-    parser.add_argument("--model", help="a real QA model folder or hub id, instead of the random RoBERTa")
+    parser.add_argument("--model", help="a real QA model: builtin, a folder or a hub id, instead of the random RoBERTa")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
     parser.add_argument("--no-reference", action="store_true", help="skip the roberta-base reference")
     parser.add_argument("--seed", type=int, default=0, help="seed of the question sample (default: %(default)s)")
@@ -214,7 +215,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     work = Path(tempfile.mkdtemp(prefix="qabot-bench-"))
     if args.model:
-        folder, name = args.model, args.model.rstrip("/").split("/")[-1]
+        folder = str(model_location(args.model))  # "builtin" is the folder inside the package
+        name = folder.rstrip("/").split("/")[-1]
     else:
         tokenizer = roberta_tokenizer(texts)
         words = sum(len(t.split()) for t in texts)
