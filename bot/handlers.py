@@ -50,8 +50,8 @@ from bot.formatting import (
     text_as_html,
 )
 from index.bm25 import EmptyIndex
+from index.fetch import ALLOW_PRIVATE_SETTING
 from index.ingest import (
-    ALLOW_PRIVATE_SETTING,
     FILE_SUFFIXES,
     PrivateURLRefused,
     from_bytes,

@@ -15,7 +15,7 @@ import feedparser
 import lxml.html
 from lxml import etree
 
-from index.fetch import FetchError, Page, check_url, fetch
+from index.fetch import FetchError, Page, PrivateAddress, check_url, fetch
 from index.store import MAX_TITLE_CHARS, printable
 
 #: The content types a feed is served with.
@@ -122,6 +122,8 @@ def _fetch(url: str, allow_private: bool) -> Page:
             url, allow_private=allow_private, accept=FEED_TYPES + _WEB_PAGE_TYPES,
             kind="an RSS or Atom feed or a web page",
         )
+    except PrivateAddress as error:
+        raise FeedError(error.with_hint()) from None
     except FetchError as error:
         raise FeedError(str(error)) from None
 

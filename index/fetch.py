@@ -41,6 +41,10 @@ _TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdow
 _PIECE = 64 * 1024
 #: IPv6 networks whose last 32 bits are an IPv4 address: IPv4-compatible (RFC 4291) and NAT64
 #: (RFC 6052's well-known prefix, RFC 8215's local-use prefix, both read in the /96 layout).
+#: The setting that lets URLs on private and local addresses be fetched (``bot.config``).
+ALLOW_PRIVATE_SETTING = "QABOT_ALLOW_PRIVATE_URLS=1"
+#: The IPv6 loopback: inside ``::/96``, but it carries no IPv4 address.
+_LOOPBACK_6 = ipaddress.IPv6Address("::1")
 _IPV4_IN_LAST_32_BITS = tuple(
     ipaddress.IPv6Network(network) for network in ("::/96", "64:ff9b::/96", "64:ff9b:1::/48")
 )
@@ -54,6 +58,10 @@ class FetchError(ValueError):
 
 class PrivateAddress(FetchError):
     """The URL's host is a private, loopback or link-local address, and those are not allowed."""
+
+    def with_hint(self) -> str:
+        """The refusal with how to allow private addresses where qabot runs."""
+        return f"{self} (set {ALLOW_PRIVATE_SETTING} to allow private addresses)"
 
 
 @dataclass(frozen=True)
@@ -79,8 +87,10 @@ def check_url(url: str) -> None:
         parts.port  # reading the port raises ValueError when it is not a number in range
     except ValueError as error:  # a bad port or a broken [IPv6] host
         raise FetchError(f"{url} is not a valid URL ({error})") from None
+    if not parts.scheme:
+        raise FetchError(f"{url} is not a web address: write it with https:// (or http://) in front")
     if parts.scheme not in {"http", "https"}:
-        raise FetchError(f"only http and https URLs can be added, not {parts.scheme or 'this'}:")
+        raise FetchError(f"only http and https URLs are accepted, not {parts.scheme}:")
     if not parts.hostname:
         raise FetchError("the URL has no host name")
 
@@ -91,7 +101,7 @@ def _carried_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipa
         return None
     if address.ipv4_mapped or address.sixtofour:
         return address.ipv4_mapped or address.sixtofour
-    if any(address in network for network in _IPV4_IN_LAST_32_BITS):
+    if address != _LOOPBACK_6 and any(address in network for network in _IPV4_IN_LAST_32_BITS):
         return ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
     return None
 

@@ -35,8 +35,6 @@ PDF_SUFFIXES = {".pdf"}
 FILE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 #: JSON Lines files, one article a line, imported alone or from a folder.
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-#: The setting that lets URLs on private and local addresses be added (``bot.config``).
-ALLOW_PRIVATE_SETTING = "QABOT_ALLOW_PRIVATE_URLS=1"
 #: Files larger than this are refused before they are read (PDFs: ``index.pdf.MAX_PDF_BYTES``).
 MAX_FILE_BYTES = 10_000_000
 #: Front matter (between the ``---`` lines) longer than this is refused.
@@ -56,9 +54,9 @@ class PrivateURLRefused(IngestError):
     refusal alone, for a front end to say it its own way (in Telegram: an admin of the server can).
     """
 
-    def __init__(self, reason: str):
-        super().__init__(f"{reason} (set {ALLOW_PRIVATE_SETTING} to allow private addresses)")
-        self.reason = reason
+    def __init__(self, refused: PrivateAddress):
+        super().__init__(refused.with_hint())
+        self.reason = str(refused)
 
 
 class ImportStopped(Exception):
@@ -215,7 +213,7 @@ def from_url(url: str, *, allow_private: bool = False) -> Draft:
     try:
         page = fetch(url, allow_private=allow_private)
     except PrivateAddress as error:
-        raise PrivateURLRefused(str(error)) from None
+        raise PrivateURLRefused(error) from None
     except FetchError as error:
         raise IngestError(str(error)) from None
     if page.content_type in {"text/plain", "text/markdown"}:

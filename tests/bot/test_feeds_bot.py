@@ -71,7 +71,7 @@ async def test_feeds_shows_the_last_error_of_a_bad_feed(bot, server, sample_stor
         ("unfollow", "first", UNFOLLOW_USAGE),
         ("unfollow", "9", "There is no feed 9."),
         ("feeds", "", "No feed is followed. Follow one with /follow URL."),
-        ("follow", "ftp://127.0.0.1/feed.xml", "Not followed: only http and https URLs can be added, not ftp:."),
+        ("follow", "ftp://127.0.0.1/feed.xml", "Not followed: only http and https URLs are accepted, not ftp:."),
     ],
 )
 async def test_bad_commands_get_one_line_answers(bot, server, command, args, answer):

@@ -9,7 +9,7 @@ from itertools import repeat
 
 import pytest
 
-from index.fetch import FetchError, fetch, public_address
+from index.fetch import FetchError, PrivateAddress, check_url, fetch, public_address
 from index.ingest import IngestError, read_source
 from tests.page_server import (
     PLAIN_TEXT,
@@ -176,3 +176,14 @@ def test_a_text_page_declaring_a_codec_that_is_no_charset_is_read_as_utf8(pages,
     pages.routes["/odd-charset"] = page(text, f"text/plain; charset={declared}")
     draft = read_source(pages.url("/odd-charset"), allow_private=True)
     assert (draft.title, draft.text) == tuple(text.split("\n\n"))  # the escapes are text, kept as sent
+
+
+def test_a_url_without_a_scheme_is_refused_saying_what_to_write():
+    with pytest.raises(FetchError, match=r"^example.org/feed is not a web address: write it with https:// \(or http://\) in front$"):
+        check_url("example.org/feed")
+
+
+def test_the_ipv6_loopback_is_refused_as_itself_not_as_a_carried_ipv4_address():
+    with pytest.raises(PrivateAddress) as refused:
+        fetch("http://[::1]:9/x")
+    assert "carrying" not in str(refused.value) and "::1" in str(refused.value)
