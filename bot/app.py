@@ -245,6 +245,7 @@ def run(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level.upper()
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request, each URL with the token
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # the JobQueue's own notes on each job
     for handler in logging.getLogger().handlers:
         handler.addFilter(_OneLineErrors())
         handler.addFilter(_HideToken(settings.telegram_token))

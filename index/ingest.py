@@ -98,7 +98,8 @@ def from_text(raw: str, *, title: str | None = None) -> Draft:
         first, _, rest = body.partition("\n")
         title, body = first.strip().lstrip("#").strip(), rest.strip()
     if not body:
-        raise IngestError("there is no article text (only a title line)")
+        raise IngestError("there is no article text (only a title line; give the title with --title "
+                          "and all of the input is the text)")
     return Draft(title=title, text=body, url=meta["url"], site=meta["site"], published=meta["published"])
 
 

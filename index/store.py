@@ -148,7 +148,7 @@ def _check_published(published: str | None) -> str | None:
             return datetime.fromisoformat(text).date().isoformat()
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise InvalidArticle(f"published date {published!r} is not YYYY-MM-DD") from None
+        raise InvalidArticle(f"published date {published!r} is not a date written YYYY-MM-DD") from None
 
 
 class _Database(sqlite_utils.Database):
