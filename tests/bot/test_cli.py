@@ -363,14 +363,16 @@ def test_the_readme_stdin_examples_work_as_written(tmp_path):
     import re
     import shutil
     import subprocess
+    import sys
 
     from tests.conftest import ROOT
 
     commands = re.findall(r"^((?:printf|echo) .*\| qabot add - .*?)(?:\s+#.*)?$", (ROOT / "README.md").read_text(), re.M)
     assert len(commands) == 2, commands
-    if shutil.which("qabot") is None:
-        pytest.skip("the qabot command is not installed (pip install -e .)")
-    env = os.environ | {"QABOT_DB": str(tmp_path / "readme.db"), "QABOT_ENCODER": "off"}
+    scripts = os.path.dirname(sys.executable)  # where pip install -e . put the qabot command
+    path = scripts + os.pathsep + os.environ.get("PATH", "")
+    assert shutil.which("qabot", path=path), "the qabot command is not installed (pip install -e .)"
+    env = os.environ | {"QABOT_DB": str(tmp_path / "readme.db"), "QABOT_ENCODER": "off", "PATH": path}
     for command in commands:
         done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
