@@ -40,13 +40,19 @@ def answer(
     :raises index.bm25.EmptyIndex: the collection is empty.
     """
     found = search(question, store=store, k=passages, encoder=encoder)
-    answers = reader.read(question, found, top_k=top_k) if found else []
+    return _read(question, found, reader=reader, top_k=top_k)
+
+
+def _read(asked: str, found: list[Passage], *, reader, top_k: int, understood_as: str | None = None) -> Result:
+    """The reader's answers to ``understood_as`` (or the question as asked) in the passages found."""
+    answers = reader.read(understood_as or asked, found, top_k=top_k) if found else []
     return Result(
-        question=question,
+        question=asked,
         reader=reader.name,
         no_answer=not answers,
         answers=tuple(answers),
         passages=tuple(found),
+        understood_as=understood_as,
     )
 
 
@@ -77,15 +83,7 @@ def answer_in_conversation(
         return answer(question, store=store, reader=reader, top_k=top_k, passages=passages, encoder=encoder)
     found = search(reading.search, store=store, k=passages * FOLLOWUP_DEPTH, encoder=encoder)
     found = preferring(found, reading.prefer_article, k=passages)
-    answers = reader.read(reading.question, found, top_k=top_k) if found else []
-    return Result(
-        question=question,
-        reader=reader.name,
-        no_answer=not answers,
-        answers=tuple(answers),
-        passages=tuple(found),
-        understood_as=reading.question,
-    )
+    return _read(question, found, reader=reader, top_k=top_k, understood_as=reading.question)
 
 
 def preferring(found: list[Passage], article_id: int | None, *, k: int) -> list[Passage]:
