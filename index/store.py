@@ -26,6 +26,7 @@ import sqlite_utils
 from index import bm25
 from index.analysis import terms
 from index.chunking import chunk_text
+from index.pages import PAGE_BREAK
 
 log = logging.getLogger(__name__)
 
@@ -582,6 +583,19 @@ class Store:
         :raises ArticleNotFound: no such article.
         """
         return ArticleInfo(*self._one(article_id, ""))
+
+    def page_at(self, article_id: int, offset: int) -> int | None:
+        """The page (from 1) of a paged article that ``offset`` falls on (``index.pages``), or None.
+
+        Counted by SQLite, so a search never reads whole article texts; None also for no such article.
+        """
+        row = self.db.execute(
+            "SELECT instr(text, :brk) > 0, "
+            "length(substr(text, 1, :n)) - length(replace(substr(text, 1, :n), :brk, '')) "
+            "FROM articles WHERE id = :id",
+            {"brk": PAGE_BREAK, "n": max(offset, 0), "id": article_id},
+        ).fetchone()
+        return row[1] + 1 if row and row[0] else None
 
     def list_articles(self, *, limit: int | None = None, offset: int = 0) -> list[ArticleInfo]:
         """Articles in the order they were added, without their text.

@@ -13,7 +13,6 @@ has one, BM25 alone ranks them.
 import numpy as np
 
 from index.analysis import question_terms
-from index.pages import page_at
 from index.store import ArticleNotFound, Store
 from retrieval.embeddings import chunk_vectors
 from retrieval.types import Passage
@@ -94,7 +93,7 @@ def _with_sources(store: Store, kept) -> list[Passage]:
     articles = {}
     for article_id in {chunk.article_id for chunk, _ in kept}:
         try:
-            articles[article_id] = store.get_article(article_id)
+            articles[article_id] = store.get_article_info(article_id)
         except ArticleNotFound:
             continue
     return [
@@ -108,7 +107,7 @@ def _with_sources(store: Store, kept) -> list[Passage]:
             end=chunk.end,
             text=chunk.text,
             score=score,
-            page=page_at(articles[chunk.article_id].text, chunk.start),
+            page=store.page_at(chunk.article_id, chunk.start),
         )
         for chunk, score in kept
         if chunk.article_id in articles
