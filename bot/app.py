@@ -29,7 +29,7 @@ from telegram.ext import (
 
 from bot import delivery, feed_commands, handlers, inline
 from bot.config import Settings
-from bot.conversation import Conversations
+from bot.conversation import QUESTION_KEY, Conversations
 from bot.inline import InlineAnswers
 from index.store import Store
 
@@ -39,8 +39,6 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY, Update.CHOSEN_INLINE_RESULT]
 #: A document whose caption is the /add command (with or without @botname, and a title after it).
 ADD_CAPTION = r"(?i)^/add(@\w+)?(\s|$)"
-#: The key of a kept question in an answer button's data (``Store.record_question``).
-QUESTION_KEY = r"([A-Za-z0-9_-]{12})"
 
 
 class WebhookServerError(RuntimeError):

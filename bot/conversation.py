@@ -10,7 +10,7 @@ this module finds that exchange for a question:
   within ``CONTEXT_SECONDS``; in a group, the same person's previous question there (never
   someone else's).
 
-``Conversations`` is an LRU with expiry, in memory: at most ``MAX_CONVERSATIONS`` chats (or group
+``Conversations`` is an LRU with expiry (``bot/expiring.py``), in memory: at most ``MAX_CONVERSATIONS`` chats (or group
 members) and ``MAX_ANSWER_MESSAGES`` answer messages are kept, the oldest forgotten first, and a
 restart forgets them all. Each key holds one chat's (or one group member's) exchange only, so chats
 never mix. The event loop (or the console's one thread) is its only user.
@@ -19,12 +19,12 @@ never mix. The event loop (or the console's one thread) is its only user.
 import asyncio
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 from telegram import Message, Update
 from telegram.constants import ChatType
 
+from bot.expiring import Expiring
 from bot.formatting import MAX_MESSAGE_CHARS, Run, result_as_html, split_html
 from retrieval.followup import Exchange
 from retrieval.types import Result
@@ -35,35 +35,10 @@ CONTEXT_SECONDS = 5 * 60
 MAX_CONVERSATIONS = 10_000
 #: How many answer messages are remembered, for replies to them.
 MAX_ANSWER_MESSAGES = 20_000
+#: The key of a kept question in an answer button's data (``Store.record_question``).
+QUESTION_KEY = r"([A-Za-z0-9_-]{12})"
 #: An answer button's data: its kind, then the kept question's key (``bot/app.py``).
-BUTTON_KEY = re.compile(r"^(?:src|more|vote):([A-Za-z0-9_-]{12})(?::|$)")
-
-
-class _Expiring:
-    """A bounded mapping whose entries expire: the least recently set goes first when it is full."""
-
-    def __init__(self, capacity: int, seconds: float | None, clock: Callable[[], float]):
-        self.capacity, self.seconds, self.clock = capacity, seconds, clock
-        self.entries: OrderedDict[Hashable, tuple[float, Exchange]] = OrderedDict()
-
-    def get(self, key: Hashable) -> Exchange | None:
-        found = self.entries.get(key)
-        if found is None:
-            return None
-        at, exchange = found
-        if self.seconds is not None and self.clock() - at > self.seconds:
-            del self.entries[key]
-            return None
-        return exchange
-
-    def set(self, key: Hashable, exchange: Exchange) -> None:
-        self.entries.pop(key, None)
-        self.entries[key] = (self.clock(), exchange)
-        while len(self.entries) > self.capacity:
-            self.entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self.entries)
+BUTTON_KEY = re.compile(rf"^(?:src|more|vote):{QUESTION_KEY}(?::|$)")
 
 
 class Conversations:
@@ -83,8 +58,8 @@ class Conversations:
         max_messages: int = MAX_ANSWER_MESSAGES,
         clock: Callable[[], float] = time.monotonic,
     ):
-        self.last = _Expiring(max_conversations, seconds, clock)
-        self.messages = _Expiring(max_messages, None, clock)
+        self.last = Expiring(max_conversations, seconds, clock)
+        self.messages = Expiring(max_messages, None, clock)
 
     def previous(self, conversation: Hashable) -> Exchange | None:
         """The conversation's previous exchange, if it is recent enough."""

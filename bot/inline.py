@@ -31,7 +31,6 @@ import logging
 import sqlite3
 import textwrap
 import time
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from telegram import (
@@ -42,6 +41,7 @@ from telegram import (
     Update,
 )
 
+from bot.expiring import Expiring
 from bot.formatting import MAX_MESSAGE_CHARS, NO_ANSWER, Run, result_as_html, source_line, split_html
 from bot.handlers import BotContext
 from index.bm25 import EmptyIndex
@@ -90,34 +90,22 @@ class InlineAnswers:
     """
 
     def __init__(self, *, cache_size: int = CACHE_SIZE, cache_seconds: float = CACHE_SECONDS):
-        self.cache: OrderedDict[str, tuple[float, Result | str]] = OrderedDict()
-        self.cache_size, self.cache_seconds = cache_size, cache_seconds
-        self.newest: OrderedDict[int, str] = OrderedDict()  # user id → their newest query id
+        self.answers = Expiring(cache_size, cache_seconds)
+        self.newest = Expiring(cache_size)  # user id → their newest query id
         self.slot = asyncio.Semaphore(1)
         self.waiting = 0
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="qabot-inline")
 
     def cached(self, key: str) -> Result | str | None:
         """A recent answer to the question (a ``Result``, or what to say instead), or None."""
-        found = self.cache.get(key)
-        if found is None or time.monotonic() - found[0] > self.cache_seconds:
-            self.cache.pop(key, None)
-            return None
-        self.cache.move_to_end(key)
-        return found[1]
+        return self.answers.get(key)
 
     def keep(self, key: str, answered: Result | str) -> None:
-        self.cache[key] = (time.monotonic(), answered)
-        self.cache.move_to_end(key)
-        while len(self.cache) > self.cache_size:
-            self.cache.popitem(last=False)
+        self.answers.set(key, answered)
 
     def arrived(self, user_id: int, query_id: str) -> None:
         """Note a person's newest query (older ones of theirs are then stale)."""
-        self.newest[user_id] = query_id
-        self.newest.move_to_end(user_id)
-        while len(self.newest) > self.cache_size:
-            self.newest.popitem(last=False)
+        self.newest.set(user_id, query_id)
 
     def stale(self, user_id: int, query_id: str) -> bool:
         """Whether the person has sent a newer query since this one."""
