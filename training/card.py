@@ -17,12 +17,20 @@ LICENCES = (
 )
 
 
+KIND_WORDS = {
+    "answerable": "answerable",
+    "other paragraph": "paired with another paragraph of their article lacking the answer (open-domain negatives)",
+    "answer removed": "paired with their own paragraph minus the answer's sentences",
+    "swapped name": "asked with a name swapped for one their paragraph never mentions",
+    "unanswerable": "SQuAD 2.0 unanswerable",
+}
+
+
 def write(folder: Path) -> Path:
     """Write ``folder/README.md`` from the recipe and measurements found there; returns its path."""
     recipe = json.loads((folder / "recipe.json").read_text())
     measured_path = folder / "measured.json"
     measured = json.loads(measured_path.read_text()) if measured_path.exists() else {}
-    kinds = recipe["kinds"]
     lines = [
         "# qabot builtin reader",
         "",
@@ -30,13 +38,34 @@ def write(folder: Path) -> Path:
         "float16 and loaded as float32. qabot's default extractive reader (`QABOT_QA_MODEL=builtin`).",
         "",
         "## How it was trained",
+    ]
+    stages = [recipe]
+    while "init_recipe" in stages[0]:  # trained on from an earlier run: its recipe came along
+        stages.insert(0, stages[0]["init_recipe"])
+    for number, stage in enumerate(stages, 1):
+        if len(stages) > 1:
+            lines += ["", f"### Stage {number} of {len(stages)}"]
+        lines += _stage(stage)
+    if measured:
+        lines += ["", "## What it does (measured)", ""]
+        lines += [f"- {key}: {value}" for key, value in measured.items()]
+    lines += ["", "## Licences", LICENCES, ""]
+    path = folder / "README.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _stage(recipe: dict) -> list[str]:
+    """The card's lines for one training run."""
+    kinds = recipe["kinds"]
+    read = ", ".join(f"{count:,} {KIND_WORDS[kind]}" for kind, count in kinds.items() if count)
+    options = "".join(f" --{name} {recipe[name]}" for name in ("removed", "swapped") if recipe.get(name))
+    return [
         f"- Started from: `{Path(recipe['init']).name}` ({recipe['init']}).",
         f"- Data: {', '.join('`' + Path(p).name + '`' for p in recipe['train'])}; "
         f"{recipe['examples']:,} examples in the shuffled mix, of which the first "
-        f"{sum(kinds.values()):,} were read: {kinds['answerable']:,} answerable, "
-        f"{kinds['other paragraph']:,} paired with another paragraph of their article lacking the "
-        f"answer (open-domain negatives), {kinds['unanswerable']:,} SQuAD 2.0 unanswerable "
-        f"(each repeated {recipe['unanswerable_repeat']}x).",
+        f"{sum(kinds.values()):,} were read: {read} (each SQuAD 2.0 unanswerable question repeated "
+        f"{recipe['unanswerable_repeat']}x).",
         f"- {recipe['steps']:,} steps of {recipe['batch_size']} windows ({recipe['windows']:,} windows) of "
         f"at most {recipe['max_len']} tokens (stride {recipe['stride']}); AdamW lr {recipe['lr']}, "
         f"weight decay {recipe['weight_decay']}, {recipe['warmup']:.0%} warm-up then linear decay, "
@@ -47,17 +76,10 @@ def write(folder: Path) -> Path:
         + " ".join(f"--train {p}" for p in recipe["train"])
         + f" --init {recipe['init']} --steps {recipe['steps']} --batch-size {recipe['batch_size']}"
         f" --lr {recipe['lr']} --weight-decay {recipe['weight_decay']} --max-len {recipe['max_len']}"
-        f" --stride {recipe['stride']} --negatives {recipe['negatives']}"
+        f" --stride {recipe['stride']} --negatives {recipe['negatives']}{options}"
         f" --unanswerable-repeat {recipe['unanswerable_repeat']} --seed {recipe['seed']} --out DIR`"
         " (it ran with `--budget-minutes`, which chose the steps from the measured speed).",
     ]
-    if measured:
-        lines += ["", "## What it does (measured)", ""]
-        lines += [f"- {key}: {value}" for key, value in measured.items()]
-    lines += ["", "## Licences", LICENCES, ""]
-    path = folder / "README.md"
-    path.write_text("\n".join(lines))
-    return path
 
 
 if __name__ == "__main__":  # python -m training.card DIR: render the card again (after measuring)

@@ -8,7 +8,14 @@ with the answer's character span in it, or none when the passage does not answer
 * **other paragraph** (open-domain negatives, as DPR and BERTserini train their readers): the
   question with the other paragraph of its article that shares the most words with it and does not
   hold its answer. That is the passage retrieval hands the reader when the collection does not
-  answer, so the model learns to put the [CLS] (no answer) score above the spans there.
+  answer, so the model learns to put the [CLS] (no answer) score above the spans there;
+* **answer removed**: the question with its own paragraph minus the sentences holding its answer,
+  the passage next to the answer that retrieval also hands the reader;
+* **swapped name**: the question with one of its names or numbers that the paragraph mentions
+  replaced by one from another article's question that the paragraph never mentions ("When did
+  Beyoncé …" → "When did Chopin …"), the entity swap that most of SQuAD 2.0's unanswerable
+  questions are made of (Rajpurkar et al. 2018, table 4). It teaches the model that words of the
+  question must be in the passage, not only a span of the expected type.
 
 A question found in several files (the SQuAD 2.0 train slice repeats SQuAD 1.1 paragraphs) is kept
 once, the version that says it is unanswerable winning.
@@ -18,9 +25,12 @@ from __future__ import annotations
 
 import functools
 import json
+import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from index.chunking import split_sentences
 
 _WORD = re.compile(r"\w+")
 #: Words too common to say two paragraphs are about the same thing.
@@ -28,6 +38,8 @@ _STOP = frozenset(
     "a an and are as at be by for from had has have he her his in is it its of on or she that the "
     "their they this to was were what when where which who whom why with how did does do".split()
 )
+#: A name (capitalised words, "of"/"the"/"de" allowed inside) or a number, as it appears in a question.
+_NAME = re.compile(r"\b(?:\d[\d,.]*\d|\d|[A-Z][\w'’.-]*(?:\s+(?:(?:of|the|de|von|van|and)\s+){0,2}[A-Z][\w'’.-]*)*)")
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,11 @@ class Example:
     context: str
     answer: str = ""
     answer_start: int | None = None
-    kind: str = "answerable"  # or "unanswerable", "other paragraph"
+    kind: str = "answerable"  # or one of NEGATIVE_KINDS
+
+
+#: The kinds of example that say "this passage does not answer" (see the module docstring).
+NEGATIVE_KINDS = ("unanswerable", "other paragraph", "answer removed", "swapped name")
 
 
 @dataclass(frozen=True)
@@ -131,3 +147,42 @@ def other_paragraph(question: Question) -> Example | None:
 @functools.lru_cache(maxsize=None)
 def _words(text: str) -> frozenset[str]:
     return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
+
+
+def answer_removed(question: Question) -> Example | None:
+    """The question with its own paragraph minus the sentences that hold its answers, if any are left."""
+    context = question.article[question.paragraph]
+    sentences = split_sentences(context)
+    kept = [s for s in sentences if not any(s.start < start + len(text) and start < s.end
+                                            for text, start in question.answers)]
+    if not question.answers or not kept or len(kept) == len(sentences):
+        return None
+    rest = " ".join(context[s.start:s.end] for s in kept)
+    if any(text.lower() in rest.lower() for text, _ in question.answers):
+        return None
+    return Example(question.question, rest, kind="answer removed")
+
+
+def names(question: str) -> list[str]:
+    """The names and numbers in ``question``, its first word left out (it is capitalised anyway)."""
+    return [m.group() for m in _NAME.finditer(question) if m.start() > 0]
+
+
+def swapped_name(question: Question, pool: list[str], rng: random.Random) -> Example | None:
+    """The question with a name of it the paragraph mentions replaced by one of ``pool`` it never does.
+
+    A number is replaced by a number, a name by a name. None when the question has no such name or
+    ten draws from the pool found no replacement.
+    """
+    context = question.article[question.paragraph]
+    lowered = context.lower()
+    mentioned = [name for name in names(question.question) if name.lower() in lowered]
+    if not question.answers or not mentioned or not pool:
+        return None
+    old = rng.choice(mentioned)
+    for _ in range(10):
+        new = rng.choice(pool)
+        if new[0].isdigit() == old[0].isdigit() and new.lower() not in lowered and new.lower() != old.lower():
+            swapped = re.sub(rf"(?<!\w){re.escape(old)}(?!\w)", new, question.question, count=1)
+            return Example(swapped, context, kind="swapped name")
+    return None

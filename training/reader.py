@@ -7,8 +7,10 @@ Not part of the question path: it makes the weights that ``retrieval/builtin`` s
 
 1. **Examples** (``training.examples``): every answerable question with its paragraph; for a share
    of them (``--negatives``) the question with the most word-overlapping other paragraph of its
-   article that lacks the answer; SQuAD 2.0's unanswerable questions ``--unanswerable-repeat``
-   times. Shuffled with ``--seed``.
+   article that lacks the answer; for a share (``--removed``) the question with its paragraph minus
+   the answer's sentences; for a share (``--swapped``) the question with a name swapped for one its
+   paragraph never mentions; SQuAD 2.0's unanswerable questions ``--unanswerable-repeat`` times.
+   Shuffled with ``--seed``.
 2. **Windows**: question + passage tokenised as the reader reads them (``truncation="only_second"``,
    ``--max-len`` tokens, ``--stride`` overlap). An answerable example trains on one window that holds
    the whole answer (picked with the seed); a negative on one window, labelled with [CLS] (0, 0).
@@ -35,11 +37,15 @@ from tqdm import tqdm
 
 from training import card
 from training.examples import (
+    NEGATIVE_KINDS,
     Example,
     MalformedTrainingFile,
+    answer_removed,
     answerable,
     load_questions,
+    names,
     other_paragraph,
+    swapped_name,
     unanswerable,
 )
 
@@ -48,9 +54,11 @@ WARMUP = 0.05
 REESTIMATE_EVERY = 25
 
 
-def build_examples(questions, *, negatives: float, unanswerable_repeat: int, seed: int) -> list[Example]:
+def build_examples(questions, *, negatives: float, unanswerable_repeat: int, seed: int,
+                   removed: float = 0.0, swapped: float = 0.0) -> list[Example]:
     """The shuffled training mix (see the module docstring)."""
     rng = random.Random(seed)
+    pool = [name for question in questions for name in names(question.question)] if swapped else []
     examples = []
     for question in questions:
         positive = answerable(question)
@@ -58,10 +66,13 @@ def build_examples(questions, *, negatives: float, unanswerable_repeat: int, see
             examples.extend([unanswerable(question)] * unanswerable_repeat)
             continue
         examples.append(positive)
-        if rng.random() < negatives:
-            negative = other_paragraph(question)
-            if negative is not None:
-                examples.append(negative)
+        if rng.random() < negatives and (negative := other_paragraph(question)) is not None:
+            examples.append(negative)
+        # drawn only when asked for, so that a recipe without them gives the same mix as before
+        if removed and rng.random() < removed and (negative := answer_removed(question)) is not None:
+            examples.append(negative)
+        if swapped and rng.random() < swapped and (negative := swapped_name(question, pool, rng)) is not None:
+            examples.append(negative)
     rng.shuffle(examples)
     return examples
 
@@ -130,6 +141,8 @@ def parse_args(argv):
     parser.add_argument("--max-len", type=int, default=192)
     parser.add_argument("--stride", type=int, default=64)
     parser.add_argument("--negatives", type=float, default=0.3, help="share of questions also paired with another paragraph")
+    parser.add_argument("--removed", type=float, default=0.0, help="share also paired with their paragraph minus the answer's sentences")
+    parser.add_argument("--swapped", type=float, default=0.0, help="share also asked with a name swapped for one the paragraph lacks")
     parser.add_argument("--unanswerable-repeat", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None)
@@ -166,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     examples = build_examples(
-        questions, negatives=args.negatives, unanswerable_repeat=args.unanswerable_repeat, seed=args.seed
+        questions, negatives=args.negatives, unanswerable_repeat=args.unanswerable_repeat, seed=args.seed,
+        removed=args.removed, swapped=args.swapped,
     )
     tokenizer = AutoTokenizer.from_pretrained(init)
     model = AutoModelForQuestionAnswering.from_pretrained(init, dtype=torch.float32)
@@ -230,13 +244,17 @@ def main(argv: list[str] | None = None) -> int:
         "init": init, "train": [str(p) for p in args.train], "steps": step, "batch_size": args.batch_size,
         "windows": step * args.batch_size, "lr": args.lr, "weight_decay": args.weight_decay,
         "warmup": WARMUP, "max_len": args.max_len, "stride": args.stride, "negatives": args.negatives,
+        "removed": args.removed, "swapped": args.swapped,
         "unanswerable_repeat": args.unanswerable_repeat, "seed": args.seed, "minutes": round(minutes, 1),
         "threads": torch.get_num_threads(), "examples": len(examples),
         "kinds": {kind: sum(e.kind == kind for e in examples[:position]) for kind in
-                  ("answerable", "other paragraph", "unanswerable")},
+                  ("answerable", *NEGATIVE_KINDS)},
         "loss_first_50": round(sum(losses[:50]) / max(1, len(losses[:50])), 3),
         "loss_last_50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 3),
     }
+    earlier = Path(init) / "recipe.json"
+    if earlier.exists():  # trained on from an earlier run: keep its recipe, so the card shows both
+        recipe["init_recipe"] = json.loads(earlier.read_text())
     (args.out / "recipe.json").write_text(json.dumps(recipe, indent=2) + "\n")
     card.write(args.out)
     print(f"saved {args.out} after {step} steps in {minutes:.1f} min")
