@@ -45,7 +45,7 @@ def write(folder: Path) -> Path:
     for number, stage in enumerate(stages, 1):
         if len(stages) > 1:
             lines += ["", f"### Stage {number} of {len(stages)}"]
-        lines += _stage(stage)
+        lines += _stage(stage, out=stages[number]["init"] if number < len(stages) else "DIR")
     if measured:
         lines += ["", "## What it does (measured)", ""]
         lines += [f"- {key}: {value}" for key, value in measured.items()]
@@ -55,11 +55,11 @@ def write(folder: Path) -> Path:
     return path
 
 
-def _stage(recipe: dict) -> list[str]:
-    """The card's lines for one training run."""
+def _stage(recipe: dict, *, out: str) -> list[str]:
+    """The card's lines for one training run, which wrote its model to ``out``."""
     kinds = recipe["kinds"]
     read = ", ".join(f"{count:,} {KIND_WORDS[kind]}" for kind, count in kinds.items() if count)
-    options = "".join(f" --{name} {recipe[name]}" for name in ("removed", "swapped") if recipe.get(name))
+    options = "".join(f" --{name} {recipe.get(name, 0.0)}" for name in ("removed", "swapped"))
     return [
         f"- Started from: `{Path(recipe['init']).name}` ({recipe['init']}).",
         f"- Data: {', '.join('`' + Path(p).name + '`' for p in recipe['train'])}; "
@@ -77,7 +77,7 @@ def _stage(recipe: dict) -> list[str]:
         + f" --init {recipe['init']} --steps {recipe['steps']} --batch-size {recipe['batch_size']}"
         f" --lr {recipe['lr']} --weight-decay {recipe['weight_decay']} --max-len {recipe['max_len']}"
         f" --stride {recipe['stride']} --negatives {recipe['negatives']}{options}"
-        f" --unanswerable-repeat {recipe['unanswerable_repeat']} --seed {recipe['seed']} --out DIR`"
+        f" --unanswerable-repeat {recipe['unanswerable_repeat']} --seed {recipe['seed']} --out {out}`"
         " (it ran with `--budget-minutes`, which chose the steps from the measured speed).",
     ]
 

@@ -89,7 +89,7 @@ def test_the_card_of_a_model_trained_on_from_an_earlier_run_shows_both_runs(tmp_
     (tmp_path / "recipe.json").write_text(json.dumps(later))
     text = card.write(tmp_path).read_text()
     assert "### Stage 1 of 2" in text and "### Stage 2 of 2" in text
-    assert text.index("--init encoder") < text.index("--init stage1 ")
+    assert text.index("--init encoder") < text.index("--out stage1`") < text.index("--init stage1 ")
     assert "3 asked with a name swapped" in text and "--removed 0.3 --swapped 0.4" in text
 
 
