@@ -11,6 +11,7 @@ import dataclasses
 
 from index.store import Store
 from retrieval.followup import Exchange, resolve
+from retrieval.metrics import normalize_answer
 from retrieval.search import DEFAULT_K, search
 from retrieval.types import Passage, Result
 
@@ -72,7 +73,10 @@ def answer_in_conversation(
     follow-up ("How old is she?") is read as ``retrieval.followup.resolve`` rewrites it: search
     looks for the rewritten question (and the previous one's words), the passages of the article
     that answered before are read first, and the reader reads the rewritten question; the result
-    keeps the question as asked, with the rewritten one in ``understood_as``.
+    keeps the question as asked, with the rewritten one in ``understood_as``. A follow-up asks
+    something new, so an answer that only repeats the previous one ("3.5 million pounds" again for
+    "And Kingsbury?", "July 2000" again for "When did he visit before that?") is left out; when
+    nothing else is found, there is no answer.
 
     :param previous: the previous exchange (``Exchange.of(result)``), or None.
     :raises retrieval.followup.UnresolvedFollowup: a follow-up with nothing before it to lean on.
@@ -83,7 +87,16 @@ def answer_in_conversation(
         return answer(question, store=store, reader=reader, top_k=top_k, passages=passages, encoder=encoder)
     found = search(reading.search, store=store, k=passages * FOLLOWUP_DEPTH, encoder=encoder)
     found = preferring(found, reading.prefer_article, k=passages)
-    return _read(question, found, reader=reader, top_k=top_k, understood_as=reading.question)
+    result = _read(question, found, reader=reader, top_k=top_k + 1, understood_as=reading.question)
+    said = previous.answer if previous else None
+    answers = tuple(a for a in result.answers if not (said and _repeats(a.text, said)))[:top_k]
+    return dataclasses.replace(result, answers=answers, no_answer=not answers)
+
+
+def _repeats(text: str, said: str) -> bool:
+    """Whether an answer says what was said before: the same words, or within them or around them."""
+    new, old = f" {normalize_answer(text)} ", f" {normalize_answer(said)} "
+    return bool(new.strip() and old.strip()) and (new in old or old in new)
 
 
 def preferring(found: list[Passage], article_id: int | None, *, k: int) -> list[Passage]:

@@ -163,3 +163,21 @@ def test_a_follow_up_is_answered_from_the_article_before_and_keeps_the_question_
     assert result.understood_as == "When did Ellen Price find it?"
     assert result.passages[0].article_id == first.answers[0].article_id
     assert "March 2023" in result.answers[0].text
+
+
+def test_a_follow_up_never_repeats_the_answer_it_follows(sample_store, builtin_reader):
+    prize = answer_in_conversation(
+        "How much prize money does Harbourside United get for winning the Coastal Cup?",
+        previous=None, store=sample_store, reader=builtin_reader,
+    )
+    assert prize.answers[0].text == "3.5 million pounds"
+    kingsbury = answer_in_conversation(
+        "And Kingsbury?", previous=Exchange.of(prize), store=sample_store, reader=builtin_reader, top_k=3
+    )
+    texts = [a.text for a in kingsbury.answers]
+    assert texts[0] == "1.8 million pounds" and "3.5 million pounds" not in texts  # it was read first
+    # "Pyongyang" would come first for "Where did Putin go?"; said before, it is left out
+    said = Exchange(question="When did Putin last visit Pyongyang?", answer="Pyongyang", article_id=1)
+    went = answer_in_conversation("Where did he go?", previous=said, store=sample_store, reader=builtin_reader, top_k=3)
+    assert [a.text for a in went.answers][:1] == ["Vostochny Cosmodrome"]
+    assert all("pyongyang" not in a.text.lower() for a in went.answers)
