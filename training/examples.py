@@ -1,7 +1,7 @@
 """Training examples for qabot's reader: SQuAD-format files → questions paired with passages.
 
 The first step of ``python -m training.reader``. Each :class:`Example` is a question and a passage,
-with the answer's character span in it, or none when the passage does not answer. Three kinds:
+with the answer's character span in it, or none when the passage does not answer. Five kinds:
 
 * **answerable**: the question with its own paragraph and its first gold answer;
 * **unanswerable** (SQuAD 2.0's ``is_impossible``): the question with its own paragraph, no answer;
