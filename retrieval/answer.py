@@ -76,7 +76,8 @@ def answer_in_conversation(
     keeps the question as asked, with the rewritten one in ``understood_as``. A follow-up asks
     something new, so an answer that only repeats the previous one ("3.5 million pounds" again for
     "And Kingsbury?", "July 2000" again for "When did he visit before that?") is left out; when
-    nothing else is found, there is no answer.
+    nothing else is found, there is no answer. A whole-sentence answer (the sentence reader's) is
+    kept: the sentence that answered before may well hold the new fact too ("How old is she?").
 
     :param previous: the previous exchange (``Exchange.of(result)``), or None.
     :raises retrieval.followup.UnresolvedFollowup: a follow-up with nothing before it to lean on.
@@ -89,7 +90,9 @@ def answer_in_conversation(
     found = preferring(found, reading.prefer_article, k=passages)
     result = _read(question, found, reader=reader, top_k=top_k + 1, understood_as=reading.question)
     said = previous.answer if previous else None
-    answers = tuple(a for a in result.answers if not (said and _repeats(a.text, said)))[:top_k]
+    answers = tuple(
+        a for a in result.answers if a.text == a.context or not (said and _repeats(a.text, said))
+    )[:top_k]
     return dataclasses.replace(result, answers=answers, no_answer=not answers)
 
 
