@@ -113,6 +113,16 @@ def score(pages: list[str], document) -> dict:
     }
 
 
+def _timed(call, repeat: int):
+    """``call()``'s result and the median of ``repeat`` runs' milliseconds."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = call()
+        times.append(time.perf_counter() - started)
+    return result, 1000 * statistics.median(times)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="Timed runs of each extraction.")
@@ -123,26 +133,18 @@ def main(argv=None) -> None:
     totals = {name: {"raw": [], "cleaned": [], "ms": [], "pages": 0} for name in EXTRACTORS}
     qabot = {"ms": [], "scores": []}
     for title, document in docs.items():
-        times = []
-        for _ in range(args.repeat):
-            started = time.perf_counter()
-            read = read_pdf(document.data)
-            times.append(time.perf_counter() - started)
-        qabot["ms"].append(1000 * statistics.median(times))
+        read, read_ms = _timed(lambda: read_pdf(document.data), args.repeat)
+        qabot["ms"].append(read_ms)
         qabot["scores"].append((score(split_pages(read.text), document), len(document.pages)))
         for name, pages_of in EXTRACTORS.items():
-            times = []
-            for _ in range(args.repeat):
-                started = time.perf_counter()
-                pages = pages_of(document.data)
-                times.append(time.perf_counter() - started)
+            pages, file_ms = _timed(lambda: pages_of(document.data), args.repeat)
             cleaned = split_pages(article_text(pages)[0])
             raw, clean = score(pages, document), score(cleaned, document)
-            ms = 1000 * statistics.median(times) / len(document.pages)
+            ms = file_ms / len(document.pages)
             total = totals[name]
             total["raw"].append((raw, len(document.pages)))
             total["cleaned"].append((clean, len(document.pages)))
-            total["ms"].append(ms * len(document.pages))
+            total["ms"].append(file_ms)
             total["pages"] += len(document.pages)
             print(
                 f"{title:<28} {name:<13} raw: F1 {raw['word_f1']:.3f} order {raw['order']:.3f}"
