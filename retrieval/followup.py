@@ -25,7 +25,9 @@ What it then asks:
 * a person pronoun is replaced by the person named in the previous answer (when a "who/which"
   question got a name), else the first name in the previous question, else in the answer's
   sentence ("How old is she?" → "How old is Priya Nandakumar?"); "it/they/its/their" by the
-  previous answer when a "what/which/who" question got a name; "there" by the previous answer
+  previous answer when a "what/which/who" question got a name, else "it/its" by what the previous
+  question asked about, its subject ("How much will it cost?" after "When is work on the scheme
+  scheduled to begin?" → "How much will work on the scheme cost?"); "there" by the previous answer
   when it was a place ("How many spectators were there?" → "... were at Westmead Stadium?");
 * a lone question word takes the rest of the previous question ("Where was that?" after "When did
   Putin and Kim last meet?" → "Where did Putin and Kim last meet?");
@@ -47,11 +49,13 @@ from retrieval.question_words import (
     AUXILIARIES,
     BE_FORMS,
     EVENT_VERBS,
+    IRREGULAR_PARTICIPLES,
     OPENERS,
     PERSON_PRONOUNS,
     PLACE_PREPOSITIONS,
     POSSESSIVES,
     PREPOSITIONS,
+    SUBJECT_JOINERS,
     THING_PRONOUNS,
     WH_ADJECTIVES,
     WH_WORDS,
@@ -346,7 +350,10 @@ def _replacement(token: Token, tokens: list[Token], previous: Exchange) -> tuple
         possessive = word in POSSESSIVES or (word == "her" and following and following not in STOPWORDS)
         return (_possessive(name) if possessive else name), name
     if word in THING_PRONOUNS and not _thing_bound(tokens, i):
-        thing = _named_answer(previous, ("which", "what") if word in ("it", "its", "itself") else ("which", "what", "who"))
+        singular = word in ("it", "its", "itself")
+        thing = _named_answer(previous, ("which", "what") if singular else ("which", "what", "who"))
+        if thing is None and singular and not _named_answer(previous, ("who", "whom", "whose")):
+            thing = _subject(previous.question)
         if thing is None:
             return None
         return (_possessive(thing) if word in POSSESSIVES else thing), thing
@@ -383,6 +390,49 @@ def _person(previous: Exchange) -> str | None:
         if runs:
             return runs[0]
     return None
+
+
+def _subject(question: str) -> str | None:
+    """What a question asked about, when its answer was not a name for "it": the subject after its
+    auxiliary ("work on the Millbridge flood defence scheme" in "When is work on the Millbridge flood
+    defence scheme scheduled to begin?"; "the River Tarrow" in "How high did the River Tarrow peak at
+    the gauge?"). None for a question whose question word is its subject ("Which operator runs ...?").
+    """
+    tokens = tokens_of(question)
+    aux = _main_auxiliary(tokens)
+    if aux is None or aux != _wh_phrase_end(tokens):
+        return None
+    bare_verb = tokens[aux].lower not in BE_FORMS | {"has", "have", "had"}  # "did it peak", "will it cost"
+    end = aux + 1
+    while end < len(tokens):
+        token = tokens[end]
+        if token.lower in SUBJECT_JOINERS:
+            ahead = next((t for t in tokens[end + 1 :] if t.lower not in SUBJECT_JOINERS), None)
+            if ahead is None or not is_content(ahead):
+                break
+        elif not is_content(token) or token.lower in EVENT_VERBS:
+            break
+        elif bare_verb and not token.capitalised and end > aux + 1 and _ends_clause(tokens, end + 1):
+            break  # the verb: "the new tram line | cost", "the River Tarrow | peak at ..."
+        elif not bare_verb and not token.capitalised and _participle(token):
+            break  # "the Coastal Cup final | played"
+        end += 1
+    while end > aux + 1 and not is_content(tokens[end - 1]):
+        end -= 1
+    if end == aux + 1 or tokens[aux + 1].capitalised and name_runs(tokens[aux + 1 : end], people=True):
+        return None  # a person ("Putin"): not what "it" stands for
+    return question[tokens[aux + 1].start : tokens[end - 1].end]
+
+
+def _ends_clause(tokens: list[Token], i: int) -> bool:
+    """Whether a verb at ``i - 1`` could end the subject: nothing, a function word or a name follows."""
+    return i >= len(tokens) or not is_content(tokens[i]) or tokens[i].capitalised
+
+
+def _participle(token: Token) -> bool:
+    """"scheduled", "being", "built": the verb after "is/was/has" that ends a subject."""
+    word = token.lower
+    return word in IRREGULAR_PARTICIPLES or (word.endswith(("ed", "ing")) and len(word) > 4)
 
 
 def _place(previous: Exchange) -> str | None:

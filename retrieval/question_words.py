@@ -18,6 +18,8 @@ AUXILIARIES = frozenset(
     "may might must 's".split()
 )
 BE_FORMS = frozenset("is are was were be been being 's".split())
+#: Function words inside a subject phrase ("work on the Millbridge scheme", "the price of a ticket").
+SUBJECT_JOINERS = frozenset("the a an of on for".split())
 PERSON_PRONOUNS = frozenset("he she him his her hers himself herself".split())
 THING_PRONOUNS = frozenset("it its itself they them their theirs themselves".split())
 POSSESSIVES = frozenset("his hers its their theirs".split())
@@ -27,6 +29,12 @@ PREPOSITIONS = frozenset(
 )
 #: Openers of an elliptic follow-up, longest first ("And Kim?", "What about the Northgate Line?").
 OPENERS = ("and what about", "and how about", "what about", "how about", "what of", "and", "but")
+#: Past participles that do not end in "-ed" ("When was the bridge built?").
+IRREGULAR_PARTICIPLES = frozenset(
+    "built held won made shown given taken found sold kept led paid set told known seen put run begun "
+    "written chosen drawn grown thrown hit cut brought bought caught taught fought sent spent lent meant "
+    "left lost born done gone said struck".split()
+)
 #: Verbs that only stand for "the event" ("When did that happen?").
 EVENT_VERBS = frozenset("happen happened happens occur occurred occurs".split())
 #: Capitalised words that are not names.

@@ -96,6 +96,24 @@ def test_a_kept_pronoun_searches_with_the_previous_question_too():
 
 
 @pytest.mark.parametrize(
+    "previous, question, read_as",
+    [
+        ("When is work on the Millbridge flood defence scheme scheduled to begin?", "How much will it cost?",
+         "How much will work on the Millbridge flood defence scheme cost?"),
+        ("How high did the River Tarrow peak at the Millbridge gauge?", "When did it last flood?",
+         "When did the River Tarrow last flood?"),
+        ("Where was the Coastal Cup final played?", "When did its first half end?",
+         "When did the Coastal Cup final's first half end?"),
+        ("When was the bridge built?", "Who designed it?", "Who designed the bridge?"),
+    ],
+)
+def test_it_after_an_answer_that_is_no_name_stands_for_what_the_question_asked_about(previous, question, read_as):
+    reading = resolve(question, Exchange(previous, answer="spring 2025", sentence="It begins in spring 2025.", article_id=5))
+    assert reading.question == read_as
+    assert reading.search == f"{read_as} {previous}"
+
+
+@pytest.mark.parametrize(
     "question, asked_back",
     [
         ("When did he visit?", "Who do you mean by “he”? Please ask again with the name."),
