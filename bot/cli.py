@@ -298,7 +298,8 @@ def tune(ctx, squad_file, k, min_answerable_f1, dry_run, as_json) -> None:
         return
     held = tuned.report["heldout"] or tuned.report["tune"]
     click.echo(
-        f"no-answer threshold {tuned.profile.no_answer_threshold}, fusion weight {tuned.profile.fusion_weight}\n"
+        f"no-answer threshold {tuned.profile.no_answer_threshold} (BM25 weight {tuned.profile.no_answer_bm25_weight}, "
+        f"lead weight {tuned.profile.no_answer_lead_weight}), fusion weight {tuned.profile.fusion_weight}\n"
         f"held out: F1 {held['f1']}, answerable F1 {held['has_ans_f1']}, "
         f"unanswerable declined {held['no_ans_declined']}% ({held['questions']} questions)"
     )

@@ -97,7 +97,7 @@ def load_reader(
 
 
 def calibrate(reader, no_answer_threshold: float | None = None) -> None:
-    """Give a loaded span reader its profile's threshold and fusion weight (``retrieval.profile``).
+    """Give a loaded span reader its profile's no-answer rule and fusion weight (``retrieval.profile``).
 
     :param no_answer_threshold: overrides the profile's threshold (``QABOT_NO_ANSWER_THRESHOLD``).
     """
@@ -107,8 +107,11 @@ def calibrate(reader, no_answer_threshold: float | None = None) -> None:
     if profile:
         reader.fusion_weight = profile.fusion_weight
         reader.no_answer_threshold = profile.no_answer_threshold
-        log.info("reader profile %s: no-answer threshold %s, fusion weight %s",
-                 profile_path(reader.model), profile.no_answer_threshold, profile.fusion_weight)
+        reader.no_answer_bm25_weight = profile.no_answer_bm25_weight
+        reader.no_answer_lead_weight = profile.no_answer_lead_weight
+        log.info("reader profile %s: no-answer threshold %s (BM25 weight %s, lead weight %s), fusion weight %s",
+                 profile_path(reader.model), profile.no_answer_threshold, profile.no_answer_bm25_weight,
+                 profile.no_answer_lead_weight, profile.fusion_weight)
     elif no_answer_threshold is None:
         log.info("the QA model %s has no profile: its no-answer threshold is untuned (margin %s); "
                  "`qabot tune --squad FILE` writes one", reader.model, reader.no_answer_threshold)

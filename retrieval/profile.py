@@ -1,6 +1,6 @@
 """Reader profiles: the calibration that belongs to one QA model, kept beside its weights.
 
-A profile holds the span reader's no-answer threshold and BM25 fusion weight, what they were tuned
+A profile holds the span reader's no-answer rule (threshold and evidence weights) and BM25 fusion weight, what they were tuned
 on and the numbers measured there (``qabot tune``, ``retrieval.tuning``). It names the weights it
 was tuned for by their SHA-256, so a threshold tuned on one model is never applied to another: a
 profile whose weights differ is ignored, with a warning.
@@ -30,11 +30,14 @@ WEIGHTS_FILES = ("model.safetensors", "pytorch_model.bin")
 class ReaderProfile:
     """How a QA model's answers are ranked and when it says "no answer".
 
-    :param no_answer_threshold: how far the best span's logits must beat the null logit.
+    :param no_answer_threshold: the confidence the best span must reach: how far its logits beat the
+        null logit, plus the two weighted kinds of evidence (``retrieval.reader``).
     :param fusion_weight: weight of the passage's BM25 score added to a span's logits.
     :param weights_sha256: the weights it was tuned for.
     :param tuned_on: what it was chosen on, in words (file, questions, how).
     :param measured: the numbers measured when it was chosen (held-out half included).
+    :param no_answer_bm25_weight: weight of the passage's BM25 score in the confidence.
+    :param no_answer_lead_weight: weight of the top answer's lead over the next one in it.
     """
 
     no_answer_threshold: float
@@ -42,6 +45,8 @@ class ReaderProfile:
     weights_sha256: str
     tuned_on: str = ""
     measured: dict = dataclasses.field(default_factory=dict)
+    no_answer_bm25_weight: float = 0.0
+    no_answer_lead_weight: float = 0.0
 
 
 def profile_path(model: str) -> Path:

@@ -24,16 +24,20 @@
    so spans are ranked by their raw start + end logits fused with the retrieval (BM25) score of
    their passage, as in BERTserini (Yang et al. 2019: ``(1 - mu) * bm25 + mu * reader``, here
    the equivalent ``logits + fusion_weight * bm25``).
-4. **No answer.** The best span's logits must beat the null logit (``[CLS]`` start + end, the
-   lowest over all windows, as the pipeline's ``handle_impossible_answer`` takes it) by
-   ``no_answer_threshold``; when it does not, ``read`` returns no answer. Every answer returned
-   clears the same bar.
+4. **No answer.** The best span's confidence must reach ``no_answer_threshold``; when it does
+   not, ``read`` returns no answer. The confidence is how far its logits beat the null logit
+   (``[CLS]`` start + end, the lowest over all windows, as the pipeline's
+   ``handle_impossible_answer`` takes it), plus, when the profile says so, retrieval evidence:
+   ``no_answer_bm25_weight`` x its passage's BM25 score, and ``no_answer_lead_weight`` x its lead
+   (how far its fused score beats the next different answer's, at most ``MAX_LEAD``): a reader
+   torn between two answers in weakly matching passages is more often wrong. Every answer
+   returned clears the same bar (the later ones without a lead).
 5. **Answers.** Spans are mapped to character offsets into the article
    (``article.text[answer.start:answer.end] == answer.text``), with the sentence(s) holding them as
    context; equal answers (same text, ignoring case) and overlapping ones in one article are merged,
    keeping the best-scored one. ``Answer.score`` is the fused score.
 
-**Calibration belongs to the model.** The fusion weight and the no-answer threshold are read from
+**Calibration belongs to the model.** The fusion weight and the no-answer rule are read from
 the model's profile (``retrieval.profile``: ``qabot tune`` writes it, the builtin reader ships one),
 chosen end to end on a SQuAD 2.0 file's first half of articles and reported on the other half.
 A model without a profile gets ``fusion_weight`` 1.0 and ``no_answer_threshold`` 0: the span must
@@ -77,6 +81,8 @@ log = logging.getLogger(__name__)
 DEFAULT_FUSION_WEIGHT = 1.0
 #: How far the best span's logits must beat the null logit, without a profile: SQuAD 2.0's rule.
 UNTUNED_NO_ANSWER_THRESHOLD = 0.0
+#: The most a top answer's lead over the next different answer counts for (logits).
+MAX_LEAD = 5.0
 #: Words of the passages' best sentences (with their neighbours) read per question.
 WINDOW_WORDS = 250
 #: Most words in one window: longer runs of chosen sentences are cut between sentences (about the
@@ -172,7 +178,9 @@ class ExtractiveReader:
         ``...ForQuestionAnswering`` model with a fast tokenizer.
     :param quantize: ``"int8"`` for dynamic int8 quantisation of the Linear layers, or ``"none"``.
     :param fusion_weight: weight of the passage's BM25 score added to a span's raw logits.
-    :param no_answer_threshold: how far the best span's logits must exceed the null logit.
+    :param no_answer_threshold: the confidence the best span must reach (see the module docstring).
+    :param no_answer_bm25_weight: weight of its passage's BM25 score in that confidence.
+    :param no_answer_lead_weight: weight of its lead over the next different answer in it.
     :param window_words: words read per question; None reads the passages whole.
     :param max_window_words: most words in one window (runs of sentences are cut between
         sentences); None leaves runs whole.
@@ -198,6 +206,8 @@ class ExtractiveReader:
         quantize: str = "none",
         fusion_weight: float = DEFAULT_FUSION_WEIGHT,
         no_answer_threshold: float = UNTUNED_NO_ANSWER_THRESHOLD,
+        no_answer_bm25_weight: float = 0.0,
+        no_answer_lead_weight: float = 0.0,
         window_words: int | None = WINDOW_WORDS,
         max_window_words: int | None = MAX_WINDOW_WORDS,
         min_sentence_share: float = MIN_SENTENCE_SHARE,
@@ -233,6 +243,8 @@ class ExtractiveReader:
         self.quantize = quantize
         self.fusion_weight = fusion_weight
         self.no_answer_threshold = no_answer_threshold
+        self.no_answer_bm25_weight = no_answer_bm25_weight
+        self.no_answer_lead_weight = no_answer_lead_weight
         self.window_words = window_words
         self.max_window_words = max_window_words
         self.min_sentence_share = min_sentence_share
@@ -498,20 +510,25 @@ class ExtractiveReader:
         top_k: int = 3,
         fusion_weight: float | None = None,
         no_answer_threshold: float | None = None,
+        no_answer_bm25_weight: float | None = None,
+        no_answer_lead_weight: float | None = None,
     ) -> list[Answer]:
         """Rank a reading's spans, drop those under the no-answer bar, merge, cite.
 
         :param reading: from :meth:`score_spans`.
         :param top_k: how many answers at most.
-        :param fusion_weight: overrides the reader's for this call.
-        :param no_answer_threshold: overrides the reader's for this call.
+        :param fusion_weight: overrides the reader's for this call (so do the others).
         """
         weight = self.fusion_weight if fusion_weight is None else fusion_weight
         threshold = self.no_answer_threshold if no_answer_threshold is None else no_answer_threshold
-        ranked = sorted(reading.spans, key=lambda s: -(s.logit + weight * s.bm25))
+        bm25_weight = self.no_answer_bm25_weight if no_answer_bm25_weight is None else no_answer_bm25_weight
+        lead_weight = self.no_answer_lead_weight if no_answer_lead_weight is None else no_answer_lead_weight
+        ranked = ranked_spans(reading, weight)
+        lead = top_lead(reading, ranked, weight) if lead_weight else 0.0
         kept: list[Span] = []
         for span in ranked:
-            if span.logit - reading.null < threshold:
+            evidence = bm25_weight * span.bm25 + (lead_weight * lead if not kept else 0.0)
+            if span.logit - reading.null + evidence < threshold:
                 if not kept:
                     return []  # the best span does not beat the null answer: no answer
                 continue
@@ -521,6 +538,23 @@ class ExtractiveReader:
             if len(kept) == top_k:
                 break
         return [_answer(span, reading.windows[span.window], span.logit + weight * span.bm25) for span in kept]
+
+
+def ranked_spans(reading: Reading, fusion_weight: float) -> list[Span]:
+    """A reading's spans, best first by ``logits + fusion_weight * bm25``."""
+    return sorted(reading.spans, key=lambda s: -(s.logit + fusion_weight * s.bm25))
+
+
+def top_lead(reading: Reading, ranked: list[Span], fusion_weight: float) -> float:
+    """How far the top span's fused score beats the best span that is another answer, at most
+    ``MAX_LEAD`` (also when there is none)."""
+    if not ranked:
+        return 0.0
+    top = ranked[0]
+    other = next((s for s in ranked[1:] if not _same_answer(s, top, reading.windows)), None)
+    if other is None:
+        return MAX_LEAD
+    return min(MAX_LEAD, (top.logit - other.logit) + fusion_weight * (top.bm25 - other.bm25))
 
 
 # --- helpers ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tuning a span reader on a SQuAD file: its BM25 fusion weight and no-answer threshold (``qabot tune``).
+"""Tuning a span reader on a SQuAD file: its BM25 fusion weight and no-answer rule (``qabot tune``).
 
 Every paragraph of the file becomes an article of an in-memory collection (``retrieval.squad``),
 and every question is read end to end once: ``search`` (top ``k`` passages), then
@@ -7,8 +7,12 @@ on the first half of the articles and reported on the other half (held out):
 
 1. the fusion weight ranks spans, so it is the one that maximises the answerable questions' F1 of
    the top span when always answering;
-2. the threshold decides between that span and no answer, so it is the one that maximises SQuAD 2.0
-   F1 (no answer counts as the prediction ``""``), halfway between two observed margins.
+2. the no-answer rule decides between that span and no answer: for each pair of evidence weights
+   (``BM25_EVIDENCE`` x ``LEAD_EVIDENCE``, see ``retrieval.reader``) the threshold that maximises
+   SQuAD 2.0 F1 (no answer counts as the prediction ``""``), halfway between two observed
+   confidences; the pair whose threshold gives the best F1 wins (ties: the smaller weights).
+   The report also gives the held-out numbers of the margin alone (both weights 0), tuned the
+   same way, so what the evidence adds is measured.
 
 The ranking and the no-answer rule replayed here are ``ExtractiveReader.answers``'s (checked on the
 held-out half). The result is a ``retrieval.profile.ReaderProfile``.
@@ -25,11 +29,14 @@ import numpy as np
 from index.store import Store
 from retrieval.metrics import exact_match, f1
 from retrieval.profile import ReaderProfile, weights_digest
-from retrieval.reader import ExtractiveReader, Reading
+from retrieval.reader import ExtractiveReader, Reading, ranked_spans, top_lead
 from retrieval.search import search
 from retrieval.squad import SquadQuestion, SquadSet, load_collection
 
 WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)
+#: The no-answer rule's evidence weights tried: the passage's BM25, the top answer's lead.
+BM25_EVIDENCE = (0.0, 0.1, 0.2, 0.3, 0.4)
+LEAD_EVIDENCE = (0.0, 0.25, 0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -59,11 +66,23 @@ def read_all(reader: ExtractiveReader, store: Store, questions, k: int, progress
     return readings
 
 
-def top_span(reading: Reading, weight: float):
-    """The span ``ExtractiveReader.answers`` ranks first, or None."""
-    if not reading.spans:
-        return None
-    return max(reading.spans, key=lambda s: s.logit + weight * s.bm25)
+@dataclass(frozen=True)
+class Rule:
+    """A no-answer rule: the threshold on the top span's confidence and its evidence weights."""
+
+    threshold: float
+    bm25_weight: float = 0.0
+    lead_weight: float = 0.0
+
+
+def top_span(reading: Reading, weight: float, rule: Rule):
+    """The span ``ExtractiveReader.answers`` ranks first and its confidence, or (None, -inf)."""
+    ranked = ranked_spans(reading, weight)
+    if not ranked:
+        return None, -math.inf
+    span = ranked[0]
+    lead = top_lead(reading, ranked, weight) if rule.lead_weight else 0.0
+    return span, span.logit - reading.null + rule.bm25_weight * span.bm25 + rule.lead_weight * lead
 
 
 def _score(question: SquadQuestion, text: str) -> tuple[float, float]:
@@ -73,12 +92,13 @@ def _score(question: SquadQuestion, text: str) -> tuple[float, float]:
     return exact_match(text, question.answers), f1(text, question.answers)
 
 
-def outcomes(questions, readings, weight):
-    """Per question: the top span's margin over the null logit, (EM, F1) answered, (EM, F1) silent."""
+def outcomes(questions, readings, weight, rule: Rule = Rule(0.0)):
+    """Per question: the top span's confidence under ``rule``'s weights, (EM, F1) answered, (EM, F1)
+    silent."""
     margins, answered, silent = [], [], []
     for q, reading in zip(questions, readings, strict=True):
-        span = top_span(reading, weight)
-        margins.append(span.logit - reading.null if span else -math.inf)
+        span, confidence = top_span(reading, weight, rule)
+        margins.append(confidence)
         answered.append(_score(q, span.text) if span else _score(q, ""))
         silent.append(_score(q, ""))
     return np.array(margins), np.array(answered).reshape(-1, 2), np.array(silent).reshape(-1, 2)
@@ -126,12 +146,13 @@ def metrics(questions, margins, answered, silent, threshold) -> dict:
     }
 
 
-def check_against_reader(reader, questions, readings, weight, threshold) -> None:
+def check_against_reader(reader, questions, readings, weight, rule: Rule) -> None:
     """The replayed rule must give ``ExtractiveReader.answers``'s top answers."""
     for q, reading in zip(questions, readings, strict=True):
-        got = reader.answers(reading, top_k=1, fusion_weight=weight, no_answer_threshold=threshold)
-        span = top_span(reading, weight)
-        expected = span.text if span and span.logit - reading.null >= threshold else None
+        got = reader.answers(reading, top_k=1, fusion_weight=weight, no_answer_threshold=rule.threshold,
+                             no_answer_bm25_weight=rule.bm25_weight, no_answer_lead_weight=rule.lead_weight)
+        span, confidence = top_span(reading, weight, rule)
+        expected = span.text if span and confidence >= rule.threshold else None
         if (got[0].text if got else None) != expected:
             raise AssertionError(f"replayed rule differs from the reader on {q.id}")
 
@@ -159,29 +180,52 @@ def tune(
     held_readings = read_all(reader, store, held, k, progress)
     always = {w: metrics(tune_questions, *outcomes(tune_questions, tune_readings, w), -math.inf) for w in WEIGHTS}
     weight = max(WEIGHTS, key=lambda w: (always[w]["has_ans_f1"] or 0.0, -w))
-    tuned = outcomes(tune_questions, tune_readings, weight)
     has = np.array([bool(q.answers) for q in tune_questions])
-    threshold = best_threshold(*tuned, has=has, min_has_f1=min_answerable_f1)
-    f1_threshold = best_threshold(*tuned)
-    held_outcomes = outcomes(held, held_readings, weight)
+
+    def tuned_rule(bm25_weight: float, lead_weight: float) -> tuple[Rule, float]:
+        """The best threshold for these weights on the tuning half, and the F1 it gives there."""
+        weights = Rule(0.0, bm25_weight, lead_weight)
+        tuned = outcomes(tune_questions, tune_readings, weight, weights)
+        threshold = best_threshold(*tuned, has=has, min_has_f1=min_answerable_f1)
+        return Rule(threshold, bm25_weight, lead_weight), metrics(tune_questions, *tuned, threshold)["f1"]
+
+    candidates = [tuned_rule(b, lead) for b in BM25_EVIDENCE for lead in LEAD_EVIDENCE]
+    rule = max(candidates, key=lambda c: (c[1], -c[0].bm25_weight, -c[0].lead_weight))[0]
+    margin_only = candidates[0][0]
+    f1_rule = Rule(best_threshold(*outcomes(tune_questions, tune_readings, weight, rule)),
+                   rule.bm25_weight, rule.lead_weight)
+
+    def measured(questions, readings, chosen: Rule) -> dict | None:
+        if not questions:
+            return None
+        return metrics(questions, *outcomes(questions, readings, weight, chosen), chosen.threshold)
+
     if held:
-        check_against_reader(reader, held, held_readings, weight, threshold)
+        check_against_reader(reader, held, held_readings, weight, rule)
     report = {
         "fusion_weight": weight,
-        "no_answer_threshold": round(threshold, 3),
-        "tune": metrics(tune_questions, *tuned, threshold),
-        "heldout": metrics(held, *held_outcomes, threshold) if held else None,
-        "heldout_always_answering": metrics(held, *held_outcomes, -math.inf) if held else None,
-        "heldout_margin_0": metrics(held, *held_outcomes, 0.0) if held else None,
+        "no_answer_threshold": round(rule.threshold, 3),
+        "no_answer_bm25_weight": rule.bm25_weight,
+        "no_answer_lead_weight": rule.lead_weight,
+        "tune": measured(tune_questions, tune_readings, rule),
+        "heldout": measured(held, held_readings, rule),
+        "heldout_always_answering": measured(held, held_readings, Rule(-math.inf)),
+        "heldout_margin_0": measured(held, held_readings, Rule(0.0)),
+        "heldout_margin_only": (
+            measured(held, held_readings, margin_only) | {"threshold": round(margin_only.threshold, 3)}
+            if held else None
+        ),
         "heldout_at_best_f1_threshold": (
-            metrics(held, *held_outcomes, f1_threshold) | {"threshold": round(f1_threshold, 3)} if held else None
+            measured(held, held_readings, f1_rule) | {"threshold": round(f1_rule.threshold, 3)} if held else None
         ),
         "tokens_per_question": round(statistics.mean(r.tokens for r in held_readings or tune_readings), 1),
     }
     store.close()
     profile = ReaderProfile(
-        no_answer_threshold=round(threshold, 3),
+        no_answer_threshold=round(rule.threshold, 3),
         fusion_weight=weight,
+        no_answer_bm25_weight=rule.bm25_weight,
+        no_answer_lead_weight=rule.lead_weight,
         weights_sha256=weights_digest(reader.weights_folder) or "",
         tuned_on=(
             f"{name}: chosen on {len(tune_questions)} questions of its first half of articles, "
@@ -189,6 +233,6 @@ def tune(
             "SQuAD 2.0 F1" + (f" with answerable F1 >= {min_answerable_f1}" if min_answerable_f1 else "")
         ),
         measured={key: report[key] for key in ("tune", "heldout", "heldout_always_answering",
-                                               "heldout_at_best_f1_threshold")},
+                                               "heldout_margin_only", "heldout_at_best_f1_threshold")},
     )
     return Tuned(profile, report)

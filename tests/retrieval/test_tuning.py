@@ -11,9 +11,10 @@ from click.testing import CliRunner
 from bot.cli import cli
 from retrieval.loading import calibrate, load_reader
 from retrieval.profile import PROFILE_FILE, ReaderProfile, load_profile, save_profile, weights_digest
-from retrieval.reader import UNTUNED_NO_ANSWER_THRESHOLD
-from retrieval.tuning import best_threshold, split
-from retrieval.squad import load_squad
+from retrieval.reader import MAX_LEAD, UNTUNED_NO_ANSWER_THRESHOLD, Reading, Span, Window, ranked_spans, top_lead
+from retrieval.squad import SquadQuestion, load_squad
+from retrieval.tuning import Rule, best_threshold, metrics, outcomes, split
+from retrieval.types import Passage
 from tests.conftest import ROOT
 from tests.seeded_model import build_seeded_qa_model
 
@@ -37,6 +38,31 @@ def test_the_threshold_maximises_f1_halfway_between_margins():
     assert best_threshold(margins, answered, silent) == 2.0
 
 
+def _reading(text: str, logit: float, bm25: float, rival: float | None = None) -> Reading:
+    """A reading of one passage whose best span has these logits (null 0) and passage score."""
+    passage = Passage(1, 1, "t", None, None, 0, 40, "The answer is here and the other one there.", bm25)
+    window = Window(passage, 0, passage.text, ((0, 40),), bm25)
+    spans = [Span(0, 4, 10, text, logit, 0.0, bm25)]
+    if rival is not None:
+        spans.append(Span(0, 30, 39, "other one", rival, 0.0, bm25))
+    return Reading((window,), tuple(spans), 0.0, 20)
+
+
+def test_retrieval_evidence_tells_apart_what_the_margin_alone_cannot():
+    questions = [SquadQuestion("a", "q", ("answer",), 0), SquadQuestion("b", "q", (), 0)]
+    # the same margin; the answerable question's passage matches it far better, and its reader is sure
+    readings = [_reading("answer", 4.0, bm25=20.0), _reading("answer", 4.0, bm25=2.0, rival=3.5)]
+    margin_only = outcomes(questions, readings, 0.0)
+    assert list(margin_only[0]) == [4.0, 4.0]  # no threshold answers one and not the other
+    for rule in (Rule(0.0, bm25_weight=0.2), Rule(0.0, lead_weight=1.0)):
+        confidences, answered, silent = outcomes(questions, readings, 0.0, rule)
+        threshold = best_threshold(confidences, answered, silent)
+        assert confidences[0] > threshold > confidences[1]
+        assert metrics(questions, confidences, answered, silent, threshold)["f1"] == 100.0
+    assert top_lead(readings[1], ranked_spans(readings[1], 0.0), 0.0) == 0.5
+    assert top_lead(readings[0], ranked_spans(readings[0], 0.0), 0.0) == MAX_LEAD  # no other answer
+
+
 def test_questions_are_split_by_article_first_half_chooses():
     squad = load_squad(MINI)
     tune, held = split(squad)
@@ -46,8 +72,11 @@ def test_questions_are_split_by_article_first_half_chooses():
 
 def test_a_profile_applies_only_to_the_weights_it_was_tuned_for(seeded_folder, caplog):
     digest = weights_digest(seeded_folder)
-    save_profile(str(seeded_folder), ReaderProfile(3.5, 0.5, digest, "test"))
+    save_profile(str(seeded_folder), ReaderProfile(3.5, 0.5, digest, "test", no_answer_bm25_weight=0.2,
+                                                   no_answer_lead_weight=0.25))
     assert load_profile(str(seeded_folder), seeded_folder).no_answer_threshold == 3.5
+    reader = load_reader(str(seeded_folder), use_encoder=False)
+    assert (reader.no_answer_threshold, reader.no_answer_bm25_weight, reader.no_answer_lead_weight) == (3.5, 0.2, 0.25)
     save_profile(str(seeded_folder), ReaderProfile(3.5, 0.5, "0" * 64, "tuned on another model"))
     with caplog.at_level(logging.WARNING):
         assert load_profile(str(seeded_folder), seeded_folder) is None
@@ -83,6 +112,10 @@ def test_qabot_tune_keeps_a_profile_the_reader_then_uses(seeded_folder, tmp_path
     assert "squad-mini.json" in kept["tuned_on"] and kept["measured"]["tune"]["questions"] > 0
     reader = load_reader(str(seeded_folder), use_encoder=False)
     assert (reader.no_answer_threshold, reader.fusion_weight) == (kept["no_answer_threshold"], kept["fusion_weight"])
+    assert (reader.no_answer_bm25_weight, reader.no_answer_lead_weight) == (
+        kept["no_answer_bm25_weight"], kept["no_answer_lead_weight"]) == (
+        report["no_answer_bm25_weight"], report["no_answer_lead_weight"])
+    assert report["heldout_margin_only"]["questions"] == report["heldout"]["questions"]
     (seeded_folder / PROFILE_FILE).unlink()
 
 
