@@ -11,10 +11,11 @@ from click.testing import CliRunner
 from bot.cli import cli
 from retrieval.loading import calibrate, load_reader
 from retrieval.profile import PROFILE_FILE, ReaderProfile, load_profile, save_profile, weights_digest
-from retrieval.reader import MAX_LEAD, UNTUNED_NO_ANSWER_THRESHOLD, Reading, Span, Window, ranked_spans, top_lead
+from retrieval.reader import MAX_LEAD, UNTUNED_NO_ANSWER_THRESHOLD, Reading, Span, ranked_spans, top_lead
 from retrieval.squad import SquadQuestion, load_squad
 from retrieval.tuning import Rule, best_threshold, metrics, outcomes, split
 from retrieval.types import Passage
+from retrieval.windows import Window
 from tests.conftest import ROOT
 from tests.seeded_model import build_seeded_qa_model
 
