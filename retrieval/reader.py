@@ -20,11 +20,12 @@
 4. **No answer.** The best span's confidence must reach ``no_answer_threshold``; when it does
    not, ``read`` returns no answer. The confidence is how far its logits beat the null logit
    (``[CLS]`` start + end, the lowest over all windows, as the pipeline's
-   ``handle_impossible_answer`` takes it), plus, when the profile says so, retrieval evidence:
-   ``no_answer_bm25_weight`` x its passage's BM25 score, and ``no_answer_lead_weight`` x its lead
-   (how far its fused score beats the next different answer's, at most ``MAX_LEAD``): a reader
-   torn between two answers in weakly matching passages is more often wrong. Every answer
-   returned clears the same bar (the later ones without a lead).
+   ``handle_impossible_answer`` takes it), plus, when the profile says so, evidence:
+   ``no_answer_bm25_weight`` x its passage's BM25 score (without the encoder's re-scoring, so the
+   rule is the same with the encoder on or off), and ``no_answer_lead_weight`` x its lead (how far
+   its logits beat those of the next different answer, at most ``MAX_LEAD``): a reader torn
+   between two answers in weakly matching passages is more often wrong. Every answer returned
+   clears the same bar (the later ones without a lead).
 5. **Answers.** Spans are mapped to character offsets into the article
    (``article.text[answer.start:answer.end] == answer.text``), with the sentence(s) holding them as
    context; equal answers (same text, ignoring case) and overlapping ones in one article are merged,
@@ -454,10 +455,10 @@ class ExtractiveReader:
         bm25_weight = self.no_answer_bm25_weight if no_answer_bm25_weight is None else no_answer_bm25_weight
         lead_weight = self.no_answer_lead_weight if no_answer_lead_weight is None else no_answer_lead_weight
         ranked = ranked_spans(reading, weight)
-        lead = top_lead(reading, ranked, weight) if lead_weight else 0.0
+        lead = top_lead(reading, ranked) if lead_weight else 0.0
         kept: list[Span] = []
         for span in ranked:
-            evidence = bm25_weight * span.bm25 + (lead_weight * lead if not kept else 0.0)
+            evidence = bm25_weight * passage_bm25(reading, span) + (lead_weight * lead if not kept else 0.0)
             if span.logit - reading.null + evidence < threshold:
                 if not kept:
                     return []  # the best span does not beat the null answer: no answer
@@ -475,16 +476,19 @@ def ranked_spans(reading: Reading, fusion_weight: float) -> list[Span]:
     return sorted(reading.spans, key=lambda s: -(s.logit + fusion_weight * s.bm25))
 
 
-def top_lead(reading: Reading, ranked: list[Span], fusion_weight: float) -> float:
-    """How far the top span's fused score beats the best span that is another answer, at most
-    ``MAX_LEAD`` (also when there is none)."""
+def top_lead(reading: Reading, ranked: list[Span]) -> float:
+    """How far the top span's logits beat those of the next span (in ``ranked``) that is another
+    answer, at most ``MAX_LEAD`` (also when there is none)."""
     if not ranked:
         return 0.0
     top = ranked[0]
     other = next((s for s in ranked[1:] if not _same_answer(s, top, reading.windows)), None)
-    if other is None:
-        return MAX_LEAD
-    return min(MAX_LEAD, (top.logit - other.logit) + fusion_weight * (top.bm25 - other.bm25))
+    return MAX_LEAD if other is None else min(MAX_LEAD, top.logit - other.logit)
+
+
+def passage_bm25(reading: Reading, span: Span) -> float:
+    """The BM25 score of the passage a span was read in, without the encoder's re-scoring."""
+    return reading.windows[span.window].passage.bm25_score
 
 
 # --- helpers ---------------------------------------------------------------------------------------

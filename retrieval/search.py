@@ -52,8 +52,10 @@ def search(
     depth = max(k * 3, HYBRID_CANDIDATES) if encoder is not None else k * 3
     while True:
         hits = store.search_chunks(terms, depth)
+        bm25 = {}  # BM25 alone, kept when the encoder re-scores the hits
         if encoder is not None:
-            hits = _rescored(question, hits, store, encoder)
+            rescored = _rescored(question, hits, store, encoder)
+            bm25, hits = (dict(hits) if rescored is not hits else {}), rescored
         kept, per = [], {}
         chunks = store.chunks_by_id([chunk_id for chunk_id, _ in hits])
         for chunk_id, score in hits:
@@ -61,7 +63,7 @@ def search(
             if chunk is None or per.get(chunk.article_id, 0) >= per_article:
                 continue
             per[chunk.article_id] = per.get(chunk.article_id, 0) + 1
-            kept.append((chunk, score))
+            kept.append((chunk, score, bm25.get(chunk_id)))
             if len(kept) == k:
                 break
         if len(kept) == k or len(hits) < depth:
@@ -91,7 +93,7 @@ def _with_sources(store: Store, kept) -> list[Passage]:
     begins on); chunks whose article was removed since the index found them (an admin's /remove in
     another thread or process) are left out."""
     articles = {}
-    for article_id in {chunk.article_id for chunk, _ in kept}:
+    for article_id in {chunk.article_id for chunk, _, _ in kept}:
         try:
             articles[article_id] = store.get_article_info(article_id)
         except ArticleNotFound:
@@ -108,7 +110,8 @@ def _with_sources(store: Store, kept) -> list[Passage]:
             text=chunk.text,
             score=score,
             page=store.page_at(chunk.article_id, chunk.start),
+            bm25=bm25,
         )
-        for chunk, score in kept
+        for chunk, score, bm25 in kept
         if chunk.article_id in articles
     ]

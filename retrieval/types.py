@@ -13,6 +13,8 @@ class Passage:
     """A retrieved chunk with its source: ``article text[start:end] == text``.
 
     ``page`` is the page of a paged document (a PDF) the chunk begins on, None for other articles.
+    ``score`` ranks the passages; ``bm25`` is the BM25 score alone when hybrid search re-scored it
+    with the encoder (None: ``score`` is BM25's).
     """
 
     chunk_id: int
@@ -25,6 +27,12 @@ class Passage:
     text: str
     score: float
     page: int | None = None
+    bm25: float | None = None
+
+    @property
+    def bm25_score(self) -> float:
+        """Its BM25 score, with or without the encoder's re-scoring."""
+        return self.score if self.bm25 is None else self.bm25
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,10 @@ def test_hybrid_search_reranks_bm25_candidates_by_similarity(town):
     hybrid = search(QUESTION, store=store, k=2, encoder=encoder)
     assert [p.article_id for p in hybrid] == [transport, roads]
     assert hybrid[0].score > bm25[0].score  # in BM25's units, raised by the similarity
+    # each passage keeps its BM25 score alone too (the no-answer rule weighs that)
+    alone = {p.article_id: p.score for p in bm25}
+    assert {p.article_id: p.bm25_score for p in hybrid} == alone != {p.article_id: p.score for p in hybrid}
+    assert all(p.bm25 is None and p.bm25_score == p.score for p in bm25)
 
 
 def test_only_the_question_is_encoded_when_searching(town):

@@ -60,8 +60,8 @@ def test_retrieval_evidence_tells_apart_what_the_margin_alone_cannot():
         threshold = best_threshold(confidences, answered, silent)
         assert confidences[0] > threshold > confidences[1]
         assert metrics(questions, confidences, answered, silent, threshold)["f1"] == 100.0
-    assert top_lead(readings[1], ranked_spans(readings[1], 0.0), 0.0) == 0.5
-    assert top_lead(readings[0], ranked_spans(readings[0], 0.0), 0.0) == MAX_LEAD  # no other answer
+    assert top_lead(readings[1], ranked_spans(readings[1], 0.0)) == 0.5
+    assert top_lead(readings[0], ranked_spans(readings[0], 0.0)) == MAX_LEAD  # no other answer
 
 
 def test_questions_are_split_by_article_first_half_chooses():
