@@ -25,7 +25,7 @@
    rule is the same with the encoder on or off), and ``no_answer_lead_weight`` x its lead (how far
    its logits beat those of the next different answer, at most ``MAX_LEAD``): a reader torn
    between two answers in weakly matching passages is more often wrong. Every answer returned
-   clears the same bar (the later ones without a lead).
+   clears the same bar, each with its own lead over the answers ranked after it.
 5. **Answers.** Spans are mapped to character offsets into the article
    (``article.text[answer.start:answer.end] == answer.text``), with the sentence(s) holding them as
    context; equal answers (same text, ignoring case) and overlapping ones in one article are merged,
@@ -455,15 +455,16 @@ class ExtractiveReader:
         bm25_weight = self.no_answer_bm25_weight if no_answer_bm25_weight is None else no_answer_bm25_weight
         lead_weight = self.no_answer_lead_weight if no_answer_lead_weight is None else no_answer_lead_weight
         ranked = ranked_spans(reading, weight)
-        lead = top_lead(reading, ranked) if lead_weight else 0.0
         kept: list[Span] = []
-        for span in ranked:
-            evidence = bm25_weight * passage_bm25(reading, span) + (lead_weight * lead if not kept else 0.0)
+        for i, span in enumerate(ranked):
+            if any(_same_answer(span, other, reading.windows) for other in kept):
+                continue
+            evidence = bm25_weight * passage_bm25(reading, span)
+            if lead_weight:
+                evidence += lead_weight * lead(reading, ranked, i)
             if span.logit - reading.null + evidence < threshold:
                 if not kept:
                     return []  # the best span does not beat the null answer: no answer
-                continue
-            if any(_same_answer(span, other, reading.windows) for other in kept):
                 continue
             kept.append(span)
             if len(kept) == top_k:
@@ -476,14 +477,14 @@ def ranked_spans(reading: Reading, fusion_weight: float) -> list[Span]:
     return sorted(reading.spans, key=lambda s: -(s.logit + fusion_weight * s.bm25))
 
 
-def top_lead(reading: Reading, ranked: list[Span]) -> float:
-    """How far the top span's logits beat those of the next span (in ``ranked``) that is another
-    answer, at most ``MAX_LEAD`` (also when there is none)."""
-    if not ranked:
+def lead(reading: Reading, ranked: list[Span], i: int = 0) -> float:
+    """How far the logits of span ``ranked[i]`` beat those of the next span ranked after it that is
+    another answer, at most ``MAX_LEAD`` (also when there is none)."""
+    if i >= len(ranked):
         return 0.0
-    top = ranked[0]
-    other = next((s for s in ranked[1:] if not _same_answer(s, top, reading.windows)), None)
-    return MAX_LEAD if other is None else min(MAX_LEAD, top.logit - other.logit)
+    span = ranked[i]
+    other = next((s for s in ranked[i + 1 :] if not _same_answer(s, span, reading.windows)), None)
+    return MAX_LEAD if other is None else min(MAX_LEAD, span.logit - other.logit)
 
 
 def passage_bm25(reading: Reading, span: Span) -> float:

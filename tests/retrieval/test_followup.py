@@ -1,6 +1,9 @@
 """``retrieval.followup``: which questions lean on the previous exchange and what they then ask; and
 ``answer_in_conversation``, which answers a standalone question exactly as ``answer()`` does."""
 
+import copy
+import math
+
 import pytest
 import yaml
 
@@ -184,6 +187,10 @@ def test_a_follow_up_is_answered_from_the_article_before_and_keeps_the_question_
 
 
 def test_a_follow_up_never_repeats_the_answer_it_follows(sample_store, builtin_reader):
+    # the no-answer bar off (the calibrated reader declines "1.8 million pounds" here, encoder off):
+    # this is about which answers are left out, not how sure the reader is of the rest
+    builtin_reader = copy.copy(builtin_reader)
+    builtin_reader.no_answer_threshold = -math.inf
     prize = answer_in_conversation(
         "How much prize money does Harbourside United get for winning the Coastal Cup?",
         previous=None, store=sample_store, reader=builtin_reader,

@@ -17,7 +17,7 @@ from index.store import Store
 from retrieval import model_files
 from retrieval.answer import answer
 from retrieval.loading import load_reader
-from retrieval.reader import MAX_LEAD, ExtractiveReader, NotAQuestionAnsweringModel, Reading, passage_bm25, ranked_spans, top_lead
+from retrieval.reader import MAX_LEAD, ExtractiveReader, NotAQuestionAnsweringModel, Reading, lead, passage_bm25, ranked_spans
 from retrieval.search import search
 from retrieval.types import Passage
 PUTIN = "When did Putin last visit Pyongyang?"
@@ -191,9 +191,9 @@ def test_retrieval_evidence_can_lift_a_span_over_the_no_answer_bar_or_keep_it_un
     lifted = seeded.answers(reading, top_k=1, no_answer_threshold=bar, no_answer_bm25_weight=weight)
     assert [a.text for a in lifted] == [top.text]
     # so does its lead over the next different answer, which is at most MAX_LEAD
-    lead = top_lead(reading, ranked_spans(reading, seeded.fusion_weight))
-    assert 0 < lead <= MAX_LEAD
-    by_lead = seeded.answers(reading, top_k=1, no_answer_threshold=bar, no_answer_lead_weight=1.0 / lead)
+    ahead = lead(reading, ranked_spans(reading, seeded.fusion_weight))
+    assert 0 < ahead <= MAX_LEAD
+    by_lead = seeded.answers(reading, top_k=1, no_answer_threshold=bar, no_answer_lead_weight=1.0 / ahead)
     assert [a.text for a in by_lead] == [top.text]
     # and a negative weight takes a weakly retrieved answer away
     assert seeded.answers(reading, no_answer_threshold=margin - 0.5, no_answer_bm25_weight=-1.0 / passage_bm25(reading, top)) == []

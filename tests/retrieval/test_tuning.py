@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from bot.cli import cli
 from retrieval.loading import calibrate, load_reader
 from retrieval.profile import PROFILE_FILE, ReaderProfile, load_profile, save_profile, weights_digest
-from retrieval.reader import MAX_LEAD, UNTUNED_NO_ANSWER_THRESHOLD, Reading, Span, ranked_spans, top_lead
+from retrieval.reader import MAX_LEAD, UNTUNED_NO_ANSWER_THRESHOLD, Reading, Span, lead, ranked_spans
 from retrieval.squad import SquadQuestion, load_squad
 from retrieval.tuning import Rule, best_threshold, metrics, outcomes, split
 from retrieval.types import Passage
@@ -60,8 +60,9 @@ def test_retrieval_evidence_tells_apart_what_the_margin_alone_cannot():
         threshold = best_threshold(confidences, answered, silent)
         assert confidences[0] > threshold > confidences[1]
         assert metrics(questions, confidences, answered, silent, threshold)["f1"] == 100.0
-    assert top_lead(readings[1], ranked_spans(readings[1], 0.0)) == 0.5
-    assert top_lead(readings[0], ranked_spans(readings[0], 0.0)) == MAX_LEAD  # no other answer
+    assert lead(readings[1], ranked_spans(readings[1], 0.0)) == 0.5
+    assert lead(readings[1], ranked_spans(readings[1], 0.0), 1) == MAX_LEAD  # nothing ranked after it
+    assert lead(readings[0], ranked_spans(readings[0], 0.0)) == MAX_LEAD  # no other answer
 
 
 def test_questions_are_split_by_article_first_half_chooses():
