@@ -65,8 +65,9 @@ def test_a_case_is_asked_after_its_conversation_and_alone_without_one(tmp_path, 
 #: Follow-ups of examples/conversations.yaml the builtin reader answered right, encoder off, when
 #: the 52 cases were run (all written before; 39 at the first run, 40 after the design changes in
 #: retrieval/followup.py, 42 with the second-stage builtin reader and the rule that a follow-up's
-#: answer never repeats the previous one; 41 with the encoder on; the same follow-ups asked alone
-#: pass 32). Every case is kept.
+#: answer never repeats the previous one; 41 with the encoder on; still 42 with "it" read as the
+#: previous question's subject and the no-answer rule with evidence, and 42 with the encoder on
+#: too; the same follow-ups asked alone pass 32). Every case is kept.
 CONVERSATIONS_PASSED = 42
 
 
