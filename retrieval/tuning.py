@@ -189,13 +189,13 @@ def tune(
         threshold = best_threshold(*tuned, has=has, min_has_f1=min_answerable_f1)
         return Rule(threshold, bm25_weight, lead_weight), metrics(tune_questions, *tuned, threshold)["f1"]
 
-    candidates = [tuned_rule(b, lead) for b in BM25_EVIDENCE for lead in LEAD_EVIDENCE]
+    candidates = [tuned_rule(b, lw) for b in BM25_EVIDENCE for lw in LEAD_EVIDENCE]
     rule = max(candidates, key=lambda c: (c[1], -c[0].bm25_weight, -c[0].lead_weight))[0]
     margin_only = candidates[0][0]
     f1_rule = Rule(best_threshold(*outcomes(tune_questions, tune_readings, weight, rule)),
                    rule.bm25_weight, rule.lead_weight)
 
-    def measured(questions, readings, chosen: Rule) -> dict | None:
+    def scored(questions, readings, chosen: Rule) -> dict | None:
         if not questions:
             return None
         return metrics(questions, *outcomes(questions, readings, weight, chosen), chosen.threshold)
@@ -207,16 +207,16 @@ def tune(
         "no_answer_threshold": round(rule.threshold, 3),
         "no_answer_bm25_weight": rule.bm25_weight,
         "no_answer_lead_weight": rule.lead_weight,
-        "tune": measured(tune_questions, tune_readings, rule),
-        "heldout": measured(held, held_readings, rule),
-        "heldout_always_answering": measured(held, held_readings, Rule(-math.inf)),
-        "heldout_margin_0": measured(held, held_readings, Rule(0.0)),
+        "tune": scored(tune_questions, tune_readings, rule),
+        "heldout": scored(held, held_readings, rule),
+        "heldout_always_answering": scored(held, held_readings, Rule(-math.inf)),
+        "heldout_margin_0": scored(held, held_readings, Rule(0.0)),
         "heldout_margin_only": (
-            measured(held, held_readings, margin_only) | {"threshold": round(margin_only.threshold, 3)}
+            scored(held, held_readings, margin_only) | {"threshold": round(margin_only.threshold, 3)}
             if held else None
         ),
         "heldout_at_best_f1_threshold": (
-            measured(held, held_readings, f1_rule) | {"threshold": round(f1_rule.threshold, 3)} if held else None
+            scored(held, held_readings, f1_rule) | {"threshold": round(f1_rule.threshold, 3)} if held else None
         ),
         "tokens_per_question": round(statistics.mean(r.tokens for r in held_readings or tune_readings), 1),
     }
