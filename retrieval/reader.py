@@ -459,10 +459,7 @@ class ExtractiveReader:
         for i, span in enumerate(ranked):
             if any(_same_answer(span, other, reading.windows) for other in kept):
                 continue
-            evidence = bm25_weight * passage_bm25(reading, span)
-            if lead_weight:
-                evidence += lead_weight * lead(reading, ranked, i)
-            if span.logit - reading.null + evidence < threshold:
+            if confidence(reading, ranked, i, bm25_weight=bm25_weight, lead_weight=lead_weight) < threshold:
                 if not kept:
                     return []  # the best span does not beat the null answer: no answer
                 continue
@@ -475,6 +472,14 @@ class ExtractiveReader:
 def ranked_spans(reading: Reading, fusion_weight: float) -> list[Span]:
     """A reading's spans, best first by ``logits + fusion_weight * bm25``."""
     return sorted(reading.spans, key=lambda s: -(s.logit + fusion_weight * s.bm25))
+
+
+def confidence(reading: Reading, ranked: list[Span], i: int = 0, *, bm25_weight: float, lead_weight: float) -> float:
+    """The no-answer rule's confidence in span ``ranked[i]``: its margin over the null logit plus the
+    weighted evidence (its passage's BM25 score, its lead over the answers ranked after it)."""
+    span = ranked[i]
+    value = span.logit - reading.null + bm25_weight * passage_bm25(reading, span)
+    return value + lead_weight * lead(reading, ranked, i) if lead_weight else value
 
 
 def lead(reading: Reading, ranked: list[Span], i: int = 0) -> float:

@@ -29,7 +29,7 @@ import numpy as np
 from index.store import Store
 from retrieval.metrics import exact_match, f1
 from retrieval.profile import ReaderProfile, weights_digest
-from retrieval.reader import ExtractiveReader, Reading, lead, passage_bm25, ranked_spans
+from retrieval.reader import ExtractiveReader, Reading, confidence, ranked_spans
 from retrieval.search import search
 from retrieval.squad import SquadQuestion, SquadSet, load_collection
 
@@ -80,9 +80,7 @@ def top_span(reading: Reading, weight: float, rule: Rule):
     ranked = ranked_spans(reading, weight)
     if not ranked:
         return None, -math.inf
-    span = ranked[0]
-    ahead = lead(reading, ranked) if rule.lead_weight else 0.0
-    return span, span.logit - reading.null + rule.bm25_weight * passage_bm25(reading, span) + rule.lead_weight * ahead
+    return ranked[0], confidence(reading, ranked, bm25_weight=rule.bm25_weight, lead_weight=rule.lead_weight)
 
 
 def _score(question: SquadQuestion, text: str) -> tuple[float, float]:
