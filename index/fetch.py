@@ -1,12 +1,12 @@
 """Fetching article pages for ingestion: http(s) only, public addresses only, capped in size and time.
 
 Every hop of a redirect is checked again. The host of each connection is resolved once, at the
-moment of connecting, and refused when any address it resolves to is private, loopback, link-local
-or otherwise not public (an IPv6 address carrying an IPv4 one, IPv4-mapped, IPv4-compatible, NAT64
-or 6to4, is judged by the IPv4 address); the connection then goes to the address that was checked,
-so a host cannot answer a public address to the check and a private one to the connection (DNS
-rebinding). The caller may allow private addresses (the ``QABOT_ALLOW_PRIVATE_URLS`` setting: an
-intranet, or tests on 127.0.0.1).
+moment of connecting, and refused when any address it resolves to is not a global unicast one:
+private, loopback, link-local, site-local, multicast, documentation or unassigned (an IPv6 address
+carrying an IPv4 one, IPv4-mapped, IPv4-translated, IPv4-compatible, NAT64 or 6to4, is judged by the
+IPv4 address); the connection then goes to the address that was checked, so a host cannot answer a
+public address to the check and a private one to the connection (DNS rebinding). The caller may
+allow private addresses (the ``QABOT_ALLOW_PRIVATE_URLS`` setting: an intranet, or tests on 127.0.0.1).
 
 The timeout is one deadline for the whole fetch: every connect, TLS handshake, read and write of
 every hop ends by it, so a server sending its status line or headers a byte at a time is cut off
@@ -39,15 +39,22 @@ USER_AGENT = "qabot/0.1 (+article ingestion)"
 _TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown")
 #: Most bytes one decompression step may produce: a layer never holds more than this at once.
 _PIECE = 64 * 1024
-#: IPv6 networks whose last 32 bits are an IPv4 address: IPv4-compatible (RFC 4291) and NAT64
-#: (RFC 6052's well-known prefix, RFC 8215's local-use prefix, both read in the /96 layout).
 #: The setting that lets URLs on private and local addresses be fetched (``bot.config``).
 ALLOW_PRIVATE_SETTING = "QABOT_ALLOW_PRIVATE_URLS=1"
 #: The IPv6 loopback: inside ``::/96``, but it carries no IPv4 address.
 _LOOPBACK_6 = ipaddress.IPv6Address("::1")
+#: IPv6 networks whose last 32 bits are an IPv4 address: IPv4-compatible (RFC 4291), IPv4-translated
+#: (RFC 2765's ``::ffff:0:a.b.c.d``) and NAT64 (RFC 6052's well-known prefix, RFC 8215's local-use
+#: prefix, both read in the /96 layout).
 _IPV4_IN_LAST_32_BITS = tuple(
-    ipaddress.IPv6Network(network) for network in ("::/96", "64:ff9b::/96", "64:ff9b:1::/48")
+    ipaddress.IPv6Network(network)
+    for network in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48")
 )
+#: IANA's global unicast space: every IPv6 address in use on the internet is in it, so this leaves
+#: out site-local (fec0::/10), multicast (ff00::/8), SRv6 SIDs (5f00::/16) and unassigned space.
+_GLOBAL_UNICAST_6 = ipaddress.IPv6Network("2000::/3")
+#: Within it, RFC 9637's documentation range, which ``is_global`` of Python 3.11 does not know.
+_DOCUMENTATION_6 = ipaddress.IPv6Network("3fff::/20")
 #: Python's text codecs that are no character set: they undo escapes or host names, or always fail.
 _NOT_CHARSETS = {"idna", "punycode", "raw-unicode-escape", "undefined", "unicode-escape"}
 
@@ -57,7 +64,8 @@ class FetchError(ValueError):
 
 
 class PrivateAddress(FetchError):
-    """The URL's host is a private, loopback or link-local address, and those are not allowed."""
+    """The URL's host is no global unicast address (private, loopback, multicast, ...), and those are
+    not allowed."""
 
     def with_hint(self) -> str:
         """The refusal with how to allow private addresses where qabot runs."""
@@ -106,6 +114,14 @@ def _carried_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipa
     return None
 
 
+def _is_global_unicast(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether ``address`` reaches one host on the internet: global (``is_global``), not multicast,
+    and for IPv6 in the global unicast space and out of the documentation range."""
+    if address.is_multicast or not address.is_global:
+        return False
+    return address.version == 4 or (address in _GLOBAL_UNICAST_6 and address not in _DOCUMENTATION_6)
+
+
 def public_address(host: str, port: int) -> str:
     """The address to connect to for ``host``: resolved once, refused unless every address is public.
 
@@ -119,7 +135,7 @@ def public_address(host: str, port: int) -> str:
     addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
     for address in addresses:
         carried = _carried_ipv4(address)
-        if not (carried or address).is_global:
+        if not _is_global_unicast(carried or address):
             shown = f"{address}, carrying {carried}" if carried else address
             raise PrivateAddress(f"{host} is a private or local address ({shown}); refused for safety")
     return str(addresses[0])

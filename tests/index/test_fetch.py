@@ -1,7 +1,10 @@
-"""index/fetch.py on its own: compressed bodies, the deadline, IPv4 inside IPv6, bad names and charsets."""
+"""index/fetch.py on its own: compressed bodies, the deadline, IPv4 inside IPv6, addresses that are no
+global unicast ones, bad names and charsets."""
 
 import functools
 import ipaddress
+import re
+import socket
 import time
 import tracemalloc
 import zlib
@@ -116,6 +119,7 @@ CARRYING = {
     "nat64": lambda ipv4: f"64:ff9b::{ipv4}",
     "local-nat64": lambda ipv4: f"64:ff9b:1::{ipv4}",
     "6to4": lambda ipv4: f"2002:{int(ipv4) >> 16:x}:{int(ipv4) & 0xFFFF:x}::1",
+    "ipv4-translated": lambda ipv4: f"::ffff:0:{ipv4}",
 }
 
 
@@ -133,6 +137,65 @@ def test_an_ipv6_address_carrying_a_private_ipv4_one_is_refused(form, ipv4):
 def test_an_ipv6_address_carrying_a_public_ipv4_one_is_allowed(form):
     address = CARRYING[form](ipaddress.IPv4Address("93.184.216.34"))
     assert ipaddress.ip_address(public_address(address, 80)) == ipaddress.ip_address(address)
+
+
+# --- addresses that are no global unicast ones -------------------------------------------------
+
+NOT_GLOBAL_UNICAST = {
+    "site-local": "fec0::1",
+    "site-local-end": "feff:ffff::1",
+    "documentation-3fff": "3fff:fff::1",
+    "srv6-sids": "5f00::1",
+    "unassigned-6": "4000::1",
+    "multicast-6-link-local": "ff02::1",
+    "multicast-6-global": "ff0e::1:2",
+    "multicast-4-local": "224.0.0.251",
+    "multicast-4-glop": "233.252.0.1",
+    "multicast-4-admin": "239.255.255.250",
+}
+GLOBAL_UNICAST = ["93.184.216.34", "2001:4860:4860::8888", "2606:4700:4700::1111", "2a00:1450:4001::1"]
+
+
+def answering(monkeypatch, addresses: list[str]) -> None:
+    """Make every host name resolve to ``addresses``, as a DNS server may answer."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        return [info for address in addresses for info in real_getaddrinfo(address, port, *args, **kwargs)]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.mark.parametrize("address", NOT_GLOBAL_UNICAST.values(), ids=NOT_GLOBAL_UNICAST)
+def test_an_address_that_is_no_global_unicast_one_is_refused_as_a_literal(address):
+    with pytest.raises(PrivateAddress, match=re.escape(f"({address})")):
+        public_address(address, 80)
+    host = f"[{address}]" if ":" in address else address
+    with pytest.raises(PrivateAddress):
+        fetch(f"http://{host}/")
+
+
+@pytest.mark.parametrize("address", NOT_GLOBAL_UNICAST.values(), ids=NOT_GLOBAL_UNICAST)
+def test_an_address_that_is_no_global_unicast_one_is_refused_as_a_dns_answer(address, monkeypatch):
+    answering(monkeypatch, ["93.184.216.34", address])
+    with pytest.raises(PrivateAddress, match=re.escape(f"articles.example is a private or local address ({address})")):
+        public_address("articles.example", 80)
+    with pytest.raises(PrivateAddress):
+        fetch("http://articles.example/")
+
+
+@pytest.mark.parametrize("ipv4", ["127.0.0.1", "10.1.2.3"])
+def test_a_dns_answer_carrying_a_private_ipv4_address_in_a_translated_one_is_refused(ipv4, monkeypatch):
+    answering(monkeypatch, [f"::ffff:0:{ipv4}"])
+    with pytest.raises(PrivateAddress, match=rf"carrying {ipv4}\)"):
+        public_address("articles.example", 443)
+
+
+@pytest.mark.parametrize("address", GLOBAL_UNICAST)
+def test_a_global_unicast_address_is_allowed_as_a_literal_and_as_a_dns_answer(address, monkeypatch):
+    assert public_address(address, 80) == address
+    answering(monkeypatch, [address])
+    assert public_address("articles.example", 80) == address
 
 
 # --- bad host names and charsets ----------------------------------------------------------------
