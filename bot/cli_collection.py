@@ -74,7 +74,7 @@ def import_command(ctx, path, as_json) -> None:
             store_of(ctx, create=True),
             Path(path),
             added_by="cli",
-            progress=lambda items: tracked(items, label="importing", unit="article"),
+            progress=lambda items, total: tracked(items, total, label="importing", unit="article"),
         )
     except IngestError as error:
         raise click.ClickException(str(error)) from None

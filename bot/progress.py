@@ -8,7 +8,7 @@ command's output (``--json`` stays clean).
 
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 from tqdm import tqdm
 
@@ -68,7 +68,8 @@ class Progress:
         self.close()
 
 
-def tracked(items: Sequence, *, label: str, unit: str) -> Iterator:
-    """Iterate over ``items`` with their progress shown (e.g. as ``import_path``'s ``progress``)."""
-    with Progress(len(items), label=label, unit=unit) as progress:
+def tracked(items: Iterable, total: int | None, *, label: str, unit: str) -> Iterator:
+    """Iterate over ``items`` (``total`` of them) with their progress shown (e.g. as ``import_path``'s
+    ``progress``)."""
+    with Progress(total, label=label, unit=unit) as progress:
         yield from progress.wrap(items)

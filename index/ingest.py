@@ -12,7 +12,10 @@ stores every good one; only a store that cannot write (a full disk) stops it, wi
 """
 
 import json
+import os
+import re
 import sqlite3
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -35,6 +38,8 @@ PDF_SUFFIXES = {".pdf"}
 FILE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 #: JSON Lines files, one article a line, imported alone or from a folder.
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+#: A JSONL line longer than this is not read: an article of ``MAX_TEXT_CHARS`` fits in it as JSON.
+MAX_JSONL_LINE_BYTES = 16_000_000
 #: Files larger than this are refused before they are read (PDFs: ``index.pdf.MAX_PDF_BYTES``).
 MAX_FILE_BYTES = 10_000_000
 #: Front matter (between the ``---`` lines) longer than this is refused.
@@ -82,10 +87,13 @@ class Draft:
 
 
 def from_text(raw: str, *, title: str | None = None) -> Draft:
-    """Pasted text: the first non-empty line is the title (unless ``title`` is given), the rest the body.
+    """Pasted text or a text file: all of it is the body, unless its first line is a title.
 
-    Markdown front matter (``---`` / ``title:``, ``url:``, ``published:``, ``site:`` / ``---``) is read;
-    its values must be text, numbers or dates.
+    The title is ``title`` when given, else the front matter's, else the first line when it looks
+    like one (``_title_line``), else made from the text's beginning (``_made_title``); only a title
+    line is taken out of the body, so no sentence of the text is ever dropped. Markdown front
+    matter (``---`` / ``title:``, ``url:``, ``published:``, ``site:`` / ``---``) is read; its values
+    must be text, numbers or dates.
     """
     if "\x00" in raw:
         raise IngestError("this looks like a binary file, not text")
@@ -96,11 +104,53 @@ def from_text(raw: str, *, title: str | None = None) -> Draft:
     title = title or meta["title"]
     if not title:
         first, _, rest = body.partition("\n")
-        title, body = first.strip().lstrip("#").strip(), rest.strip()
-    if not body:
-        raise IngestError("there is no article text (only a title line; give the title with --title "
-                          "and all of the input is the text)")
+        if not rest.strip() and _title_like(first):
+            raise IngestError("there is no article text, only a title line")
+        if _title_line(first, rest):
+            title, body = first.strip().lstrip("#").strip(), rest.strip()
+        else:
+            title = _made_title(body)
     return Draft(title=title, text=body, url=meta["url"], site=meta["site"], published=meta["published"])
+
+
+#: A first line longer than this many characters, or words, is not taken as a title.
+MAX_TITLE_LINE_CHARS = 150
+MAX_TITLE_LINE_WORDS = 20
+#: A title made from the text's first sentence is cut to this many characters.
+MADE_TITLE_CHARS = 80
+
+
+def _title_line(first: str, rest: str) -> bool:
+    """Whether a text's first line is its title rather than its first sentence.
+
+    A Markdown heading (``# ...``) is one. Another line is one when it is short, does not end as a
+    sentence does (``.``, ``!``, ``?``, ``:``, ``;``, ``,``) and is followed by a blank line or by a
+    paragraph longer than itself that does not go on with its sentence (a lower-case word).
+    """
+    line = first.strip()
+    if not _title_like(line):
+        return False
+    if line.startswith("#") or rest.lstrip(" \t").startswith("\n"):
+        return True  # a heading, or a blank line after it
+    paragraph = " ".join(rest.partition("\n\n")[0].split())
+    wrapped = paragraph[:1].islower() or line.endswith("-")  # a sentence going on in the next line
+    return not wrapped and len(paragraph) > len(line)
+
+
+def _title_like(line: str) -> bool:
+    """A Markdown heading, or a short line that does not end as a sentence does."""
+    line = line.strip()
+    if line.startswith("#"):
+        return bool(line.lstrip("#").strip())
+    if not line or len(line) > MAX_TITLE_LINE_CHARS or len(line.split()) > MAX_TITLE_LINE_WORDS:
+        return False
+    return not line.rstrip("\"'”’)»").endswith((".", "!", "?", ":", ";", ",", "…"))
+
+
+def _made_title(text: str) -> str:
+    """A title for a text that has none: its first sentence (or line), cut at a word to ``MADE_TITLE_CHARS``."""
+    first = re.split(r"(?<=[.!?])\s", " ".join(text.strip().partition("\n")[0].split()), maxsplit=1)[0]
+    return textwrap.shorten(first, width=MADE_TITLE_CHARS, placeholder=" …") or first[:MADE_TITLE_CHARS]
 
 
 def _front_matter(raw: str) -> tuple[dict[str, str | None], str]:
@@ -160,8 +210,11 @@ def max_file_bytes(suffix: str) -> int:
     return MAX_PDF_BYTES if suffix in PDF_SUFFIXES else MAX_FILE_BYTES
 
 
-def from_file(path: Path) -> Draft:
-    """A .txt, .md, .html or .pdf file (the reasons it is refused for do not name it)."""
+def from_file(path: Path, *, title: str | None = None) -> Draft:
+    """A .txt, .md, .html or .pdf file (the reasons it is refused for do not name it).
+
+    :param title: the article's title; a text file's first line is then part of its text.
+    """
     suffix = path.suffix.lower()
     if suffix not in FILE_SUFFIXES:
         kinds = ", ".join(sorted(FILE_SUFFIXES))
@@ -173,18 +226,20 @@ def from_file(path: Path) -> Draft:
         data = path.read_bytes()
     except OSError as error:
         raise IngestError(f"cannot be read: {error.strerror}") from None
-    return from_bytes(data, suffix)
+    return from_bytes(data, suffix, title=title)
 
 
-def from_bytes(data: bytes, suffix: str, *, charset: str | None = None) -> Draft:
+def from_bytes(data: bytes, suffix: str, *, charset: str | None = None, title: str | None = None) -> Draft:
     """File contents of the given type (.txt, .md, .html or .pdf), e.g. a document uploaded to the bot.
 
     :param charset: the declared encoding of a text type (e.g. from an HTTP header); UTF-8 if None.
+    :param title: the article's title instead of the one found; a text's first line is then part
+        of its text.
     """
     if suffix in HTML_SUFFIXES:
-        return from_html(data)
+        return _titled(from_html(data), title)
     if suffix in PDF_SUFFIXES:
-        return from_pdf(data)
+        return _titled(from_pdf(data), title)
     if b"\x00" in data:
         raise IngestError("this looks like a binary file, not text")
     try:
@@ -193,7 +248,11 @@ def from_bytes(data: bytes, suffix: str, *, charset: str | None = None) -> Draft
         raise IngestError(f"the file is not {charset or 'UTF-8'} text") from None
     if len(text) > MAX_TEXT_CHARS:
         raise IngestError(f"the text is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
-    return from_text(text)
+    return from_text(text, title=title)
+
+
+def _titled(draft: Draft, title: str | None) -> Draft:
+    return replace(draft, title=title) if title else draft
 
 
 def from_pdf(data: bytes) -> Draft:
@@ -206,10 +265,11 @@ def from_pdf(data: bytes) -> Draft:
     return Draft(title=document.title, text=document.text)
 
 
-def from_url(url: str, *, allow_private: bool = False) -> Draft:
+def from_url(url: str, *, allow_private: bool = False, title: str | None = None) -> Draft:
     """A web page, fetched safely (``index.fetch``) and extracted.
 
     :param allow_private: accept private and loopback addresses (``QABOT_ALLOW_PRIVATE_URLS``).
+    :param title: the article's title instead of the page's.
     """
     try:
         page = fetch(url, allow_private=allow_private)
@@ -218,9 +278,9 @@ def from_url(url: str, *, allow_private: bool = False) -> Draft:
     except FetchError as error:
         raise IngestError(str(error)) from None
     if page.content_type in {"text/plain", "text/markdown"}:
-        draft = from_bytes(page.body, ".txt", charset=page.charset)
+        draft = from_bytes(page.body, ".txt", charset=page.charset, title=title)
     else:
-        draft = from_html(page.body, url=page.url)
+        draft = _titled(from_html(page.body, url=page.url), title)
     return replace(draft, url=url, site=draft.site or urlsplit(url).hostname)
 
 
@@ -229,7 +289,8 @@ def read_source(
 ) -> Draft:
     """A draft from a path, an http(s) URL, or ``-`` (then ``stdin_text``).
 
-    :param title: the title of ``stdin_text``, which is then the article's text from its first line.
+    :param title: the article's title instead of the one found; the text is then all of a text
+        file's or ``stdin_text``'s, from its first line.
     :raises IngestError: with the reason, naming the file when it is about a file.
     """
     if source == "-":
@@ -239,7 +300,7 @@ def read_source(
     except ValueError:  # "http://[::1" and the like
         raise IngestError(f"{source} is not a valid URL") from None
     if scheme in {"http", "https"}:
-        return from_url(source, allow_private=allow_private)
+        return from_url(source, allow_private=allow_private, title=title)
     if scheme and len(scheme) > 1:  # "C:" is a drive letter, not a scheme
         raise IngestError(f"only http and https URLs can be added, not {scheme}:")
     path = Path(source)
@@ -248,9 +309,13 @@ def read_source(
     except OSError as error:  # a name too long for the file system, and the like
         raise IngestError(f"{source}: {error.strerror or error}") from None
     if not found:
+        if path.is_dir():
+            raise IngestError(f"{source} is a folder: add its articles with qabot import {source}")
         raise IngestError(f"{source}: no such file")
+    if _is_jsonl(path):
+        raise IngestError(f"{source} holds one article a line: add them with qabot import {source}")
     try:
-        return from_file(path)
+        return from_file(path, title=title)
     except IngestError as error:
         raise IngestError(f"{source}: {error}") from None
 
@@ -298,17 +363,49 @@ class ImportReport:
         return {"added": len(self.added), "skipped": len(self.skipped), "failed": len(self.failed)}
 
 
-def _jsonl_drafts(path: Path, name: str) -> Iterator[tuple[str, Draft | Exception]]:
-    """Each line's article (or why it is none), as ``name:line``."""
-    with path.open(encoding="utf-8", errors="replace") as lines:
-        for number, line in enumerate(lines, 1):
+class _Unreadable(Exception):
+    """A line or file that cannot be read as it is; the message says why, for the import's report."""
+
+
+class _Skipped(_Unreadable):
+    """A file left out on purpose (a link out of the folder); reported as skipped, not failed."""
+
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, str | _Unreadable]]:
+    """Each non-blank line of a JSONL file with its number, streamed: its text, or why it is none.
+
+    A line over ``MAX_JSONL_LINE_BYTES`` is passed over unread; a line that is not UTF-8 is refused
+    with the place of its first bad byte (nothing is guessed, so no character is silently changed).
+    """
+    with path.open("rb") as lines:
+        number = 0
+        while line := lines.readline(MAX_JSONL_LINE_BYTES + 1):
+            number += 1
+            if len(line) > MAX_JSONL_LINE_BYTES and not line.endswith(b"\n"):
+                while (rest := lines.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass  # the rest of the long line, read and let go
+                yield number, _Unreadable(f"the line is over {MAX_JSONL_LINE_BYTES:,} bytes; not read")
+                continue
             if not line.strip():
                 continue
             try:
-                item = _jsonl_draft(line)
+                yield number, line.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                yield number, _Unreadable(
+                    f"the line is not UTF-8 text (byte 0x{line[error.start]:02x} at byte {error.start + 1});"
+                    " save the file as UTF-8"
+                )
+
+
+def _jsonl_drafts(path: Path, name: str) -> Iterator[tuple[str, Draft | Exception]]:
+    """Each line's article (or why it is none), as ``name:line``."""
+    for number, line in _jsonl_lines(path):
+        if isinstance(line, str):
+            try:
+                line = _jsonl_draft(line)
             except IngestError as error:
-                item = error
-            yield f"{name}:{number}", item
+                line = error
+        yield f"{name}:{number}", line
 
 
 def json_line(line: str):
@@ -354,19 +451,60 @@ def _is_jsonl(path: Path) -> bool:
     return path.suffix.lower() in JSONL_SUFFIXES
 
 
+def _folder_files(folder: Path) -> list[Path]:
+    """The folder's files, recursively, in order; hidden ones (``.env``, ``.git/``) left out.
+
+    Links to folders are not followed; a link to a file is kept, to be checked by ``_inside``.
+    """
+    files = []
+    for parent, folders, names in os.walk(folder):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        files += [Path(parent, name) for name in sorted(names) if not name.startswith(".")]
+    return [path for path in files if path.is_file() or path.is_symlink()]
+
+
+def _inside(path: Path, folder: Path) -> Path:
+    """The real file a folder's file is, which must lie inside the folder.
+
+    :raises _Skipped: a link to something outside the folder (``b.txt -> /etc/passwd``), which is
+        never read.
+    """
+    real = path.resolve()
+    if not real.is_relative_to(folder.resolve()):
+        raise _Skipped("a link to a file outside the folder; not followed")
+    if not real.is_file():
+        raise _Unreadable("a link to nothing (or not to a file)")
+    return real
+
+
 def _folder_items(folder: Path) -> Iterator[tuple[str, Draft | Exception | Path]]:
     """The folder's files (read later, one at a time), and the lines of its JSONL files."""
-    files = sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
-    for path in files:
+    for path in _folder_files(folder):
         where = str(path.relative_to(folder))
+        try:
+            real = _inside(path, folder)
+        except _Unreadable as error:
+            yield where, error
+            continue
         if _is_jsonl(path):
-            yield from _jsonl_drafts(path, where)
+            yield from _jsonl_drafts(real, where)
         else:
-            yield where, path
+            yield where, real
+
+
+def _count_items(path: Path) -> int:
+    """How many items ``import_path`` goes through: files, and the non-blank lines of JSONL files."""
+    if path.is_file():
+        return sum(1 for _ in _jsonl_lines(path))
+    count = 0
+    for file in _folder_files(path):
+        try:
+            real = _inside(file, path)
+        except _Unreadable:
+            count += 1
+            continue
+        count += sum(1 for _ in _jsonl_lines(real)) if _is_jsonl(file) else 1
+    return count
 
 
 def check_importable(path: Path) -> None:
@@ -385,23 +523,23 @@ def import_path(
 
     :param path: a folder of .txt/.md/.html and .jsonl files, or a .jsonl file with ``title``,
         ``text`` and optional ``url``, ``published``, ``site`` per line.
-    :param progress: wraps the list of items (files and JSONL lines) to show progress (e.g.
-        ``tqdm``), or None.
+    :param progress: wraps the items (files and JSONL lines, read as they come) to show progress,
+        called as ``progress(items, total)`` (e.g. ``bot.progress.tracked``), or None.
     :raises IngestError: the path is neither a folder nor a JSONL file.
     :raises ImportStopped: the store could not write (e.g. the disk is full); it holds the report
         of what was done before.
     """
     check_importable(path)
-    items = list(_folder_items(path) if path.is_dir() else _jsonl_drafts(path, path.name))
+    items = _folder_items(path) if path.is_dir() else _jsonl_drafts(path, path.name)
     report = ImportReport()
-    for where, item in progress(items) if progress else items:
+    for where, item in progress(items, _count_items(path)) if progress else items:
         if isinstance(item, Path):
             try:
                 item = from_file(item)
             except IngestError as error:
                 item = error
         if isinstance(item, Exception):
-            report.failed.append((where, str(item)))
+            (report.skipped if isinstance(item, _Skipped) else report.failed).append((where, str(item)))
             continue
         try:
             report.added.append(store_draft(store, item, added_by=added_by))

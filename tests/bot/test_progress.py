@@ -29,7 +29,7 @@ def lines_of(text: str) -> list[str]:
 
 
 def test_lines_count_up_to_the_total_and_the_last_one_is_not_repeated(every_update, capsys):
-    assert list(tracked(["a", "b", "c"], label="asking", unit="question")) == ["a", "b", "c"]
+    assert list(tracked(["a", "b", "c"], 3, label="asking", unit="question")) == ["a", "b", "c"]
     printed = capsys.readouterr().err
     assert lines_of(printed) == ["asking: 1/3 questions", "asking: 2/3 questions", "asking: 3/3 questions"]
     assert printed.splitlines()[0].endswith(" s")

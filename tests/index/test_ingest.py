@@ -2,6 +2,7 @@
 
 import json
 import socket
+import tracemalloc
 from pathlib import Path
 
 import httpcore
@@ -642,7 +643,7 @@ def test_a_private_url_is_refused_naming_the_setting_that_allows_it(store, pages
 def test_stdin_with_a_title_is_all_text(store):
     draft = read_source("-", stdin_text="One line of text.\n", title="My title")
     assert (draft.title, draft.text) == ("My title", "One line of text.")
-    assert read_source("-", stdin_text="Headline\nBody.\n").text == "Body."  # no title: the first line
+    assert read_source("-", stdin_text="Headline\n\nBody.\n").text == "Body."  # no title: the first line
 
 
 def test_a_file_refused_by_add_is_named_once(store, tmp_path):
@@ -674,8 +675,8 @@ def test_a_folder_imports_its_jsonl_files_line_by_line(store, tmp_path):
 def test_import_progress_wraps_every_item_and_a_plain_file_is_refused_before_anything(store, tmp_path):
     seen = []
 
-    def progress(items):
-        seen.append(len(items))
+    def progress(items, total):
+        seen.append(total)
         return items
 
     folder = tmp_path / "two"
@@ -685,3 +686,68 @@ def test_import_progress_wraps_every_item_and_a_plain_file_is_refused_before_any
     assert seen == [3]  # the file and the two lines
     with pytest.raises(IngestError, match="not a folder or a .jsonl file"):
         index.ingest.check_importable(write(tmp_path, "kettle.txt", "Kettles\n" + BODY))
+
+
+def test_import_never_follows_a_link_out_of_the_folder(store, tmp_path):
+    secret = write(tmp_path, "outside/.env", "TELEGRAM_BOT_TOKEN=123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw\n")
+    folder = tmp_path / "articles"
+    write(folder, "kettles.txt", "Kettles recalled\n\n" + BODY)
+    (folder / "token.txt").symlink_to(secret)
+    (folder / "passwd.txt").symlink_to("/etc/passwd")
+    (folder / "lines.jsonl").symlink_to(write(tmp_path, "outside/batch.jsonl", json.dumps({"title": "T", "text": "Secret."})))
+    (folder / "nested").symlink_to(tmp_path / "outside", target_is_directory=True)
+    (folder / "same-kettles.txt").symlink_to(folder / "kettles.txt")  # inside the folder: read (a duplicate)
+    report = import_path(store, folder, progress=False)
+    assert report.counts() == {"added": 1, "skipped": 4, "failed": 0}
+    skipped = dict(report.skipped)
+    for name in ("token.txt", "passwd.txt", "lines.jsonl"):
+        assert skipped[name] == "a link to a file outside the folder; not followed"
+    assert skipped["same-kettles.txt"].startswith("already in the collection as article 1")
+    assert [a.title for a in store.list_articles()] == ["Kettles recalled"]
+    assert "AAHdq" not in store.get_article(1).text
+
+
+def test_a_jsonl_import_is_streamed_and_a_long_line_is_passed_over(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(index.ingest, "MAX_JSONL_LINE_BYTES", 200)
+    path = write(tmp_path, "batch.jsonl", "\n".join([
+        json.dumps({"title": "Kettles", "text": "Kettles recalled."}),
+        json.dumps({"title": "Long", "text": "word " * 100}),
+        json.dumps({"title": "Trams", "text": "The tram line opened."}),
+    ]))
+    report = import_path(store, path, progress=False)
+    assert report.counts() == {"added": 2, "skipped": 0, "failed": 1}
+    assert report.failed == [("batch.jsonl:2", "the line is over 200 bytes; not read")]
+
+    monkeypatch.undo()
+    big = write(tmp_path, "big.jsonl", "".join(
+        json.dumps({"title": f"Item {n}", "body": "x" * 2000}) + "\n" for n in range(5000)
+    ))  # 10 MB of lines, each refused (no "text") without touching the store
+    tracemalloc.start()
+    report = import_path(store, big, progress=False)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert report.counts()["failed"] == 5000
+    assert peak < big.stat().st_size // 8  # read a line at a time, never the whole file
+
+
+def test_a_jsonl_line_that_is_not_utf8_is_refused_with_its_number(store, tmp_path):
+    path = write(tmp_path, "latin1.jsonl", "\n".join([
+        json.dumps({"title": "Kettles", "text": "Kettles recalled."}),
+        json.dumps({"title": "Café opens", "text": "The café opened."}, ensure_ascii=False),
+    ]).encode("latin-1"))
+    report = import_path(store, path, progress=False)
+    assert report.counts() == {"added": 1, "skipped": 0, "failed": 1}
+    assert report.failed == [
+        ("latin1.jsonl:2", "the line is not UTF-8 text (byte 0xe9 at byte 15); save the file as UTF-8")
+    ]
+    assert [a.title for a in store.list_articles()] == ["Kettles"]
+
+
+def test_adding_a_folder_or_a_jsonl_file_says_to_import_it(tmp_path):
+    folder = tmp_path / "articles"
+    write(folder, "kettles.txt", "Kettles recalled\n\n" + BODY)
+    with pytest.raises(IngestError, match=f"^{folder} is a folder: add its articles with qabot import {folder}$"):
+        read_source(str(folder))
+    batch = write(tmp_path, "batch.jsonl", json.dumps({"title": "T", "text": "Text."}))
+    with pytest.raises(IngestError, match="holds one article a line: add them with qabot import"):
+        read_source(str(batch))
