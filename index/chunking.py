@@ -5,10 +5,12 @@ Pure functions, no I/O. Every span is a pair of offsets into the article text, s
 article. Sentences come from sentencex (Wikimedia's segmenter: it keeps "U.S.", "Mr." and quotations
 whole, and is fast; it has no options, so the few honorifics it splits after, such as "Ms.", are
 joined back here), run on each line separately because a line break in article text always ends
-a sentence.
+a sentence, and on a bounded window of a long line at a time, so that the work stays linear in the
+length of any text.
 """
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sentencex import segment
@@ -26,6 +28,13 @@ MAX_CHUNK_CHARS = 3_000
 #: Whitcombe"); it keeps "Mr.", "Dr.", "Sen.", "Gen." and most others whole. A piece ending in one
 #: of these is joined to the next piece.
 _ABBREVIATION_END = re.compile(r"(?:^|[\s(\[\"'])(?:Ms|Mx|Mmes|Cdr|Amb|Atty|Ald|Ft|Sra|Vol|approx)\.$")
+#: Enough of a piece's end to hold any of those abbreviations, its dot and the character before it.
+_ABBREVIATION_TAIL = 16
+#: sentencex reads at most this many characters at a time: its work grows with the square of its
+#: input on some texts (a long run of opening quotes). Of each window, the sentences that start in
+#: its first half are kept and the next window starts where they end, so every window moves on by
+#: at least half of one; a sentence longer than half a window may be cut at the window's end.
+_WINDOW = MAX_SENTENCE_CHARS
 _LINE = re.compile(r"[^\n]+")
 _WORD = re.compile(r"\S+")
 
@@ -75,15 +84,43 @@ def _cut_long(text: str, span: Span) -> list[Span]:
     return pieces
 
 
-def _joined(pieces) -> list[str]:
-    """sentencex's pieces, each one ending in an abbreviation of _ABBREVIATION_END joined to the next."""
-    joined: list[str] = []
+def _segmented(text: str, start: int, end: int) -> Iterator[Span]:
+    """sentencex's pieces of the line ``text[start:end]``, white space included, covering it whole;
+    sentencex reads a window of at most _WINDOW characters at a time."""
+    while start < end:
+        window = text[start : min(start + _WINDOW, end)]
+        pieces = list(segment("en", window))
+        if "".join(pieces) != window:  # the segmenter altered the text: keep the window whole
+            pieces = [window]
+        last_window = start + len(window) == end
+        offset = 0
+        for piece in pieces:
+            if offset >= _WINDOW // 2 and not last_window:
+                break
+            yield Span(start + offset, start + offset + len(piece))
+            offset += len(piece)
+        start += offset
+
+
+def _joined(text: str, pieces: Iterable[Span]) -> Iterator[Span]:
+    """The pieces, each one ending in an abbreviation of _ABBREVIATION_END joined to the next; only
+    the end of the piece so far is searched, so the work is linear however many pieces are joined."""
+    group: Span | None = None
+    content_end = 0  # where the group's text ends, before any white space after it
     for piece in pieces:
-        if joined and _ABBREVIATION_END.search(joined[-1].rstrip()):
-            joined[-1] += piece
+        if group is not None and _ABBREVIATION_END.search(
+            text[max(group.start, content_end - _ABBREVIATION_TAIL) : content_end]
+        ):
+            group = Span(group.start, piece.end)
         else:
-            joined.append(piece)
-    return joined
+            if group is not None:
+                yield group
+            group, content_end = piece, piece.start
+        body = text[piece.start : piece.end].rstrip()
+        if body:
+            content_end = piece.start + len(body)
+    if group is not None:
+        yield group
 
 
 def split_sentences(text: str) -> list[Span]:
@@ -93,23 +130,10 @@ def split_sentences(text: str) -> list[Span]:
     """
     spans: list[Span] = []
     for line in _LINE.finditer(text):
-        cursor = line.start()
-        for sentence in _joined(segment("en", line.group())):
-            stripped = sentence.strip()
-            if not stripped:
-                continue
-            found = text.find(stripped, cursor, line.end())
-            if found < 0:  # the segmenter altered the text; keep the rest of the line whole
-                found = cursor
-                stripped = text[cursor : line.end()]
-            span = _trimmed(text, found, found + len(stripped))
+        for piece in _joined(text, _segmented(text, line.start(), line.end())):
+            span = _trimmed(text, piece.start, piece.end)
             if span:
                 spans.extend(_cut_long(text, span))
-                cursor = span.end
-        if cursor < line.end():  # anything the segmenter dropped stays searchable
-            tail = _trimmed(text, cursor, line.end())
-            if tail:
-                spans.extend(_cut_long(text, tail))
     return spans
 
 

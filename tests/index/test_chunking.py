@@ -235,3 +235,48 @@ def test_a_sentence_ending_in_a_plain_word_still_ends():
     text = "She thanked the Ms. Marvel fans. Then she left. It was approx. 5 pm. Rain fell."
     sentences = [text[s.start:s.end] for s in split_sentences(text)]
     assert sentences == ["She thanked the Ms. Marvel fans.", "Then she left.", "It was approx. 5 pm.", "Rain fell."]
+
+
+# --- hostile text: the work stays linear in its length -----------------------------------------
+
+
+def repeated(shape: str, size: int = 1_000_000) -> str:
+    return (shape * (size // len(shape) + 1))[:size]
+
+
+def check_covered(text: str, chunks) -> None:
+    assert chunks[0].start == 0 and chunks[-1].end == len(text.rstrip())
+    assert max(len(c.text) for c in chunks) <= chunking.MAX_CHUNK_CHARS
+
+
+def test_sentencex_reads_a_bounded_window_of_a_long_line(monkeypatch):
+    """«"'( repeated made sentencex's work grow with the square of the line (100k characters: 20 s)."""
+    text = repeated("«\"'(")
+    read = []
+    segment = chunking.segment
+
+    def bounded_segment(language, piece):
+        read.append(len(piece))
+        assert len(piece) <= 10_000, f"sentencex was given {len(piece)} characters at once"
+        return segment(language, piece)
+
+    monkeypatch.setattr(chunking, "segment", bounded_segment)
+    check_covered(text, chunk_text(text))
+    assert sum(read) <= 2 * len(text)
+
+
+def test_joining_abbreviations_looks_at_a_bounded_tail(monkeypatch):
+    """'Ms. Mx. Ft. Vol. ' repeated was joined by searching the whole growing sentence after each
+    piece (100k characters: 15 s)."""
+    text = repeated("Ms. Mx. Ft. Vol. ")
+    searched = [0]
+    abbreviation_end = chunking._ABBREVIATION_END
+
+    class CountingPattern:
+        def search(self, string):
+            searched[0] += len(string)
+            assert searched[0] <= 20 * len(text), "the abbreviation search reads the text over and over"
+            return abbreviation_end.search(string)
+
+    monkeypatch.setattr(chunking, "_ABBREVIATION_END", CountingPattern())
+    check_covered(text, chunk_text(text))
