@@ -19,20 +19,24 @@ from bot.cli_context import (
     settings_of,
     store_of,
 )
-from bot.formatting import plural
+from bot.formatting import articles_table, plural
 from index.pages import is_paged, page_at, split_pages
-from index.store import ArticleNotFound, ArticleRefused, printable
+from index.store import ArticleNotFound, ArticleRefused
 
 
 @click.command()
 @click.argument("source")
-@click.option("--title", help="Title to use instead of the one found (with -, all of stdin is then the text).")
+@click.option("--title", help="The title, instead of the one found (a text's first line is then part of its text).")
 @click.option("--url", help="The article's URL (for text and files).")
 @click.option("--published", metavar="YYYY-MM-DD", help="Publication date.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def add(ctx, source, title, url, published, as_json) -> None:
-    """Add one article from a file, an http(s) URL, or - for stdin (first line: the title)."""
+    """Add one article from a file, an http(s) URL, or - for stdin.
+
+    A text's first line is its title when it looks like one (a heading, or a short line without a
+    full stop before a blank line); otherwise a title is made from the text and all of it is kept.
+    """
     from index.ingest import read_source, store_draft  # trafilatura: not loaded for questions
 
     stdin_text = sys.stdin.read() if source == "-" else None
@@ -113,11 +117,7 @@ def list_command(ctx, as_json) -> None:
             "Add articles with: qabot add FILE|URL or qabot import FOLDER"
         )
         return
-    click.echo(f"{'id':>5}  {'published':<10}  {'added':<10}  {'chunks':>6}  title, url")
-    for a in articles:
-        url = "  " + printable(a.url) if a.url else ""  # printable: stored by an older qabot, maybe raw
-        published = a.published or ""  # unknown: left empty
-        click.echo(f"{a.id:>5}  {published:<10}  {a.added_at[:10]:<10}  {a.chunks:>6}  {printable(a.title)}{url}")
+    click.echo(articles_table(articles))
 
 
 @click.command()

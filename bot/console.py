@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.conversation import Conversations, note
-from bot.formatting import article_line, plural, result_as_text, stats_as_text
+from bot.formatting import articles_table, plural, result_as_text, stats_as_text
 from index.bm25 import EmptyIndex
 from index.ingest import from_text, read_source, store_draft
 from index.store import ArticleNotFound, ArticleRefused, Store
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 HELP = """Type a question and press Enter. Commands:
   /add FILE|URL   add an article from a .txt/.md/.html/.pdf file or a web page
-  /add            add pasted text: the first line is the title; end with a line holding only "."
+  /add            add pasted text (a first line that looks like a title is the title); end with a line holding only "."
                   (/cancel, Ctrl-C or Ctrl-D: add nothing)
   /list           list the articles
   /remove ID      remove an article
@@ -44,7 +44,7 @@ PASTE_PROMPT = "paste> "
 END_OF_PASTE = "."
 CANCEL_PASTE = "/cancel"
 PASTE_HELP = (
-    f'Paste the article (first line: the title), then a line with only "{END_OF_PASTE}". '
+    f'Paste the article (a first line that looks like a title is its title), then a line with only "{END_OF_PASTE}". '
     f"{CANCEL_PASTE}, Ctrl-C or Ctrl-D adds nothing."
 )
 PASTE_CANCELLED = "Paste cancelled: nothing was added."
@@ -214,8 +214,8 @@ class Console:
         articles = self.store.list_articles()
         if not articles:
             self.say(f"The collection {self.path} is empty. Add articles with /add FILE|URL.")
-        for a in articles:
-            self.say(article_line(a))
+        else:
+            self.say(articles_table(articles))
 
     def remove(self, argument: str) -> None:
         """Remove the article with the given id."""

@@ -29,6 +29,8 @@ NO_ANSWER = "The articles do not seem to answer that."
 SENTENCE_NOTE = "(answered by the sentence reader: no QA model is loaded)"
 #: Said with what is found for a question that is clearly not in English (``retrieval.language``).
 ENGLISH_ONLY = "Questions and articles are in English only, for now: please ask in English."
+#: Said above a declined question's best candidates (``Result.unsure``).
+UNSURE = "Not certain, but these come closest:"
 
 
 def plural(count: int, noun: str) -> str:
@@ -42,13 +44,27 @@ def _english_only(result: Result) -> list[str]:
 
 
 def result_as_json(result: Result) -> dict:
-    """``{"question", "reader", "no_answer", "answers": [...]}`` for ``--json`` output."""
+    """``{"question", "reader", "no_answer", "answers", "unsure", "notes"}`` for ``--json`` output.
+
+    ``unsure``: with no answer, the best candidates, not certain (each as an answer is);
+    ``notes``: ``language`` and ``unsure``, the notes shown to people, or None.
+    """
     return {
         "question": result.question,
         "reader": result.reader,
         "no_answer": result.no_answer,
         "answers": [_answer_as_json(a) for a in result.answers],
+        "unsure": [_answer_as_json(a) for a in _unsure(result)],
+        "notes": {
+            "language": next(iter(_english_only(result)), None),
+            "unsure": UNSURE if _unsure(result) else None,
+        },
     }
+
+
+def _unsure(result: Result) -> tuple[Answer, ...]:
+    """A declined question's best candidates (none when it was answered)."""
+    return result.unsure if result.no_answer else ()
 
 
 def _answer_as_json(a: Answer) -> dict:
@@ -91,12 +107,28 @@ def _snippet(text: str, width: int = 200) -> str:
     return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" …")
 
 
+def _marked(a: Answer) -> str:
+    """The answer's sentence on one line, the answer in [brackets] (alone when it is the sentence)."""
+    start, end = _span_in_context(a)
+    if start < 0:
+        return f"[{_squash(a.text).strip()}] {_squash(a.context).strip()}"
+    if a.context[start:end].strip() == a.context.strip():
+        return _squash(a.context).strip()
+    return f"{_squash(a.context[:start]).lstrip()}[{_squash(a.text)}]{_squash(a.context[end:]).rstrip()}"
+
+
 def result_as_text(result: Result) -> str:
-    """The answers as plain text: the answer, its sentence, its source; or the closest passages."""
+    """The answers as plain text: the answer, its sentence, its source; or, declined, the sentences
+    that come closest (the likely answer in brackets), else the closest passages."""
     lines = []
     if result.no_answer:
         lines += [NO_ANSWER, *_english_only(result)]
-        if result.passages:
+        if _unsure(result):
+            lines.append(UNSURE)
+            for a in _unsure(result):
+                lines.append(f"  - “{_marked(a)}”")
+                lines.append(f"    {source_line(a)}")
+        elif result.passages:
             lines.append("Closest passages:")
             for p in result.passages[:3]:
                 lines.append(f"  - {_snippet(p.text)}")
@@ -244,12 +276,18 @@ def _source_runs(item: Answer | Passage) -> list[Run]:
     return runs
 
 
-def _answer_runs(a: Answer) -> list[Run]:
-    """The answer in bold inside its sentence, then its source."""
+def _span_in_context(a: Answer) -> tuple[int, int]:
+    """Where the answer stands in its sentence, ``(-1, -1)`` when it is not in it."""
     start, end = a.start - a.context_start, a.end - a.context_start
     if not (0 <= start <= end <= len(a.context) and a.context[start:end] == a.text):
         start = a.context.find(a.text)
         end = start + len(a.text)
+    return (start, end) if start >= 0 else (-1, -1)
+
+
+def _answer_runs(a: Answer) -> list[Run]:
+    """The answer in bold inside its sentence, then its source."""
+    start, end = _span_in_context(a)
     if start < 0:  # the answer is not in its context: show both
         runs = [Run(_squash(a.text).strip(), "b"), Run("\n" + _squash(a.context).strip())]
     else:
@@ -265,8 +303,12 @@ def result_as_html(result: Result, *, limit: int = MAX_MESSAGE_CHARS) -> list[st
     """The best answer as Telegram HTML messages (one, unless very long); or that there is none."""
     if result.no_answer:
         runs = [Run(NO_ANSWER), *(Run("\n" + note) for note in _english_only(result))]
+        if _unsure(result):
+            runs += [Run("\n\n"), Run(UNSURE, "i")]
+            for rank, a in enumerate(_unsure(result), 1):
+                runs += [Run(f"\n{rank}. "), *_answer_runs(a)]
         if result.passages:
-            runs.append(Run("\nThe closest passages are under Sources."))
+            runs.append(Run("\n\nThe passages read are under Sources."))
         return split_html(runs, limit)
     runs = _answer_runs(result.answers[0])
     if result.reader == "sentence":
@@ -329,6 +371,17 @@ def text_as_html(text: str, *, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
 
 
 # --- the collection, for the console and the bot's admin commands --------------------------------
+
+
+def articles_table(articles) -> str:
+    """``qabot list`` and the console's /list: a header, then a line an ``index.store.ArticleInfo``
+    (id, publication date, date added, chunks, title and URL)."""
+    lines = [f"{'id':>5}  {'published':<10}  {'added':<10}  {'chunks':>6}  title, url"]
+    for a in articles:
+        url = "  " + printable(a.url) if a.url else ""  # printable: stored by an older qabot, maybe raw
+        published = a.published or ""  # unknown: left empty
+        lines.append(f"{a.id:>5}  {published:<10}  {a.added_at[:10]:<10}  {a.chunks:>6}  {printable(a.title)}{url}")
+    return "\n".join(lines)
 
 
 def article_line(a, *, url: bool = True) -> str:

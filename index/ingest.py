@@ -458,9 +458,9 @@ def _folder_files(folder: Path) -> list[Path]:
     """
     files = []
     for parent, folders, names in os.walk(folder):
-        folders[:] = sorted(f for f in folders if not f.startswith("."))
-        files += [Path(parent, name) for name in sorted(names) if not name.startswith(".")]
-    return [path for path in files if path.is_file() or path.is_symlink()]
+        folders[:] = [f for f in folders if not f.startswith(".")]
+        files += [Path(parent, name) for name in names if not name.startswith(".")]
+    return sorted(path for path in files if path.is_file() or path.is_symlink())
 
 
 def _inside(path: Path, folder: Path) -> Path:

@@ -34,7 +34,8 @@ def answer(
 
     :param question: the question as the user typed it.
     :param store: the collection.
-    :param reader: a reader (``SentenceReader`` or ``ExtractiveReader``) with ``name`` and ``read()``.
+    :param reader: a reader (``SentenceReader`` or ``ExtractiveReader``) with ``name`` and
+        ``read_with_unsure()``.
     :param top_k: how many answers at most.
     :param passages: how many passages to retrieve and read.
     :param encoder: the sentence encoder for hybrid search (``retrieval.search``), or None for BM25.
@@ -46,7 +47,7 @@ def answer(
 
 def _read(asked: str, found: list[Passage], *, reader, top_k: int, understood_as: str | None = None) -> Result:
     """The reader's answers to ``understood_as`` (or the question as asked) in the passages found."""
-    answers = reader.read(understood_as or asked, found, top_k=top_k) if found else []
+    answers, unsure = reader.read_with_unsure(understood_as or asked, found, top_k=top_k) if found else ([], [])
     return Result(
         question=asked,
         reader=reader.name,
@@ -54,6 +55,7 @@ def _read(asked: str, found: list[Passage], *, reader, top_k: int, understood_as
         answers=tuple(answers),
         passages=tuple(found),
         understood_as=understood_as,
+        unsure=tuple(unsure),
     )
 
 
@@ -90,10 +92,12 @@ def answer_in_conversation(
     found = preferring(found, reading.prefer_article, k=passages)
     result = _read(question, found, reader=reader, top_k=top_k + 1, understood_as=reading.question)
     said = previous.answer if previous else None
-    answers = tuple(
-        a for a in result.answers if a.text == a.context or not (said and _repeats(a.text, said))
+    fresh = tuple(
+        a for a in result.answers or result.unsure if a.text == a.context or not (said and _repeats(a.text, said))
     )[:top_k]
-    return dataclasses.replace(result, answers=answers, no_answer=not answers)
+    if not result.answers:
+        return dataclasses.replace(result, unsure=fresh)
+    return dataclasses.replace(result, answers=fresh, no_answer=not fresh)
 
 
 def _repeats(text: str, said: str) -> bool:

@@ -329,7 +329,22 @@ class ExtractiveReader:
         :param passages: retrieved passages, best first.
         :param top_k: how many answers at most.
         """
-        return self.answers(self.score_spans(question, passages), top_k=top_k)
+        return self.read_with_unsure(question, passages, top_k=top_k)[0]
+
+    def read_with_unsure(
+        self, question: str, passages: list[Passage], *, top_k: int = 3
+    ) -> tuple[list[Answer], list[Answer]]:
+        """``read``'s answers; and when there are none, the best spans under the no-answer bar, one
+        a sentence, ``top_k`` sentences at most (the passages are read once), for a front end to
+        show as not certain."""
+        reading = self.score_spans(question, passages)
+        answers = self.answers(reading, top_k=top_k)
+        if answers or not reading.spans:
+            return answers, []
+        unsure: dict[tuple[int, int], Answer] = {}
+        for span in self.answers(reading, top_k=len(reading.spans), no_answer_threshold=-math.inf):
+            unsure.setdefault((span.article_id, span.context_start), span)
+        return [], list(unsure.values())[:top_k]
 
     def windows(self, question: str, passages: list[Passage]) -> list[Window]:
         """The stretches of the passages the model reads for ``question`` (``retrieval.windows``)."""

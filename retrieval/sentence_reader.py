@@ -118,8 +118,15 @@ class SentenceReader:
         :param passages: retrieved passages, best first.
         :param top_k: how many answers at most.
         """
+        return self.read_with_unsure(question, passages, top_k=top_k)[0]
+
+    def read_with_unsure(
+        self, question: str, passages: list[Passage], *, top_k: int = 3
+    ) -> tuple[list[Answer], list[Answer]]:
+        """``read``'s answers; and when there are none, the best sentences under ``min_coverage``,
+        for a front end to show as not certain."""
         answers, coverage = self.ranked(question, passages, top_k=top_k)
-        return answers if answers and coverage >= self.min_coverage else []
+        return (answers, []) if answers and coverage >= self.min_coverage else ([], answers)
 
     def ranked(self, question: str, passages: list[Passage], *, top_k: int = 3) -> tuple[list[Answer], float]:
         """The ``top_k`` best sentences whatever ``min_coverage`` says, and the best one's coverage.

@@ -91,6 +91,8 @@ class Result:
     :param passages: the passages that were read, best first (the "Sources").
     :param understood_as: the question as it was read when it leaned on the previous exchange
         ("How old is she?" → "How old is Priya Nandakumar?"; ``retrieval.followup``), else None.
+    :param unsure: with no answer, the reader's best candidates under its no-answer bar, best
+        first: the sentences most likely to hold the answer, to be shown as not certain.
     """
 
     question: str
@@ -99,3 +101,4 @@ class Result:
     answers: tuple[Answer, ...]
     passages: tuple[Passage, ...]
     understood_as: str | None = None
+    unsure: tuple[Answer, ...] = ()

@@ -42,9 +42,11 @@ def sample(qabot):
 def asked(result) -> dict:
     assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
     body = json.loads(result.stdout)
-    assert set(body) == {"question", "reader", "no_answer", "answers"}
+    assert set(body) == {"question", "reader", "no_answer", "answers", "unsure", "notes"}
     assert isinstance(body["no_answer"], bool) and body["no_answer"] == (body["answers"] == [])
-    for a in body["answers"]:
+    assert body["unsure"] == [] or body["no_answer"]
+    assert set(body["notes"]) == {"language", "unsure"}
+    for a in body["answers"] + body["unsure"]:
         assert tuple(a) == ANSWER_KEYS
         assert isinstance(a["score"], float) and isinstance(a["article_id"], int)
         assert a["start"] < a["end"] and a["text"] in a["context"]
@@ -90,7 +92,7 @@ def test_ask_json_with_the_builtin_span_reader(sample):
 def test_ask_json_says_when_nothing_answers(sample):
     question = "What is the boiling point of liquid nitrogen?"
     body = asked(sample("ask", question, "--json"))
-    assert body == {"question": question, "reader": "span", "no_answer": True, "answers": []}
+    assert (body["question"], body["reader"], body["no_answer"], body["answers"]) == (question, "span", True, [])
 
 
 def test_ask_plain_text_shows_answer_sentence_and_source(sample):
@@ -108,6 +110,18 @@ def test_ask_plain_text_no_answer_shows_the_closest_passages(sample):
     assert result.stdout.startswith(NO_ANSWER)
 
 
+def test_a_declined_question_shows_the_sentence_holding_the_likely_answer_marked_not_certain(sample):
+    settings = {"QABOT_NO_ANSWER_THRESHOLD": "inf"}  # the builtin reader declines everything
+    body = asked(sample("ask", PUTIN, "--json", **settings))
+    assert body["no_answer"] and body["notes"] == {"language": None, "unsure": "Not certain, but these come closest:"}
+    assert body["unsure"][0]["text"] == "July 2000" and body["unsure"][0]["article_id"] == 1
+    assert len({(a["article_id"], a["context"]) for a in body["unsure"]}) == len(body["unsure"])  # a sentence each
+    shown = sample("ask", PUTIN, **settings).stdout.splitlines()
+    assert shown[:2] == [NO_ANSWER, "Not certain, but these come closest:"]
+    assert "Before this trip, Putin had been to Pyongyang only once, in [July 2000]" in shown[2]
+    assert shown[3].strip().startswith("Putin and Kim sign") and shown[3].endswith("[article 1]")
+
+
 def test_the_no_answer_threshold_setting_reaches_the_span_reader(sample, tmp_path):
     from tests.seeded_model import build_seeded_qa_model
 
@@ -119,7 +133,8 @@ def test_the_no_answer_threshold_setting_reaches_the_span_reader(sample, tmp_pat
         "ask", PUTIN, "--json", QABOT_QA_MODEL=str(folder), QABOT_NO_ANSWER_THRESHOLD=threshold
     ))
     assert ask("-inf")["answers"] and ask("-inf")["reader"] == "span"
-    assert ask("inf") == {"question": PUTIN, "reader": "span", "no_answer": True, "answers": []}
+    declined = ask("inf")
+    assert declined["no_answer"] and declined["answers"] == [] and declined["unsure"]
     refused = sample("ask", PUTIN, QABOT_NO_ANSWER_THRESHOLD="high")
     assert refused.exit_code == 1 and refused.stdout == "" and "Traceback" not in refused.stderr
     assert refused.stderr.startswith("Error: invalid setting QABOT_NO_ANSWER_THRESHOLD='high'")

@@ -464,7 +464,7 @@ def test_list_labels_its_columns_and_leaves_an_unknown_publication_date_empty(qa
 
 
 def test_one_chunk_one_article_one_word_are_singular(qabot, db_path):
-    assert ok(qabot("add", "-", input="Short\nWord")).stdout == "Added article 1: Short (1 chunk)\n"
+    assert ok(qabot("add", "-", input="Short\n\nWord")).stdout == "Added article 1: Short (1 chunk)\n"
     assert ok(qabot("check")).stdout == f"ok: {db_path}: 1 article, 1 chunk, index consistent\n"
     assert ok(qabot("show", "1")).stdout.endswith("--- chunk 0: characters 0-4, 1 word\n")
 

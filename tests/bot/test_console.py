@@ -199,3 +199,13 @@ def test_an_empty_or_blank_line_is_ignored(store, reader):
     typed = Typed("", "   ", "\t", "/quit")
     assert typed_into(store, reader, typed) == [f"qabot console: 0 articles in {store.path}. Ask a question, or /help."]
     assert store.stats()["questions"] == 0
+
+
+def test_the_console_lists_the_articles_as_qabot_list_does(store, reader, monkeypatch):
+    store.add_article(title="Ferry to stop", text="The Millbank ferry stops in May.", url="https://x.example/ferry")
+    monkeypatch.setenv("QABOT_ENCODER", "off")
+    listed = CliRunner().invoke(cli, ["--db", str(store.path), "list"])
+    assert listed.exit_code == 0, listed.output
+    out = run_script(store, reader, "/list")
+    assert "\n".join(out[1:]) + "\n" == listed.stdout
+    assert listed.stdout.splitlines()[1].split()[-1] == "https://x.example/ferry"

@@ -208,3 +208,21 @@ def test_a_link_too_long_for_telegram_falls_back_to_the_plain_address():
     assert link.startswith(url + "#:~:text=")  # a range of words still fits
     huge = span_answer(url=url, text="x", context="x" * 200 + " " + "é" * 100, start=100, end=101)
     assert Rendered(result_as_html(result(huge))[0]).links == [(url, "Tram <opens> & more")]
+
+
+def test_a_declined_question_shows_its_best_candidates_marked_and_labelled_not_certain():
+    unsure = (span_answer(), span_answer(text="5:42 a.m.", start=123, end=132, article_id=3, title="Other"))
+    declined = Result("q?", "span", True, (), (passage("The first lines of a chunk."),), unsure=unsure)
+    shown = Rendered(result_as_html(declined)[0])
+    assert shown.text.startswith(f"{NO_ANSWER}\n\nNot certain, but these come closest:\n1. {CONTEXT}\n— Tram")
+    assert shown.bold == ["Priya <Nandakumar>", "5:42 a.m."]
+    assert "The first lines of a chunk" not in shown.text and shown.text.endswith("The passages read are under Sources.")
+    text = result_as_text(declined).splitlines()
+    assert text[:3] == [NO_ANSWER, "Not certain, but these come closest:",
+                        "  - “The first tram left at 5:42 a.m., driven by [Priya <Nandakumar>] & *crew*.”"]
+    assert "[5:42 a.m.]" in text[4] and "The first lines of a chunk" not in "\n".join(text)
+    body = result_as_json(declined)
+    assert [a["text"] for a in body["unsure"]] == ["Priya <Nandakumar>", "5:42 a.m."]
+    assert body["notes"] == {"language": None, "unsure": "Not certain, but these come closest:"}
+    answered = result_as_json(Result("q?", "span", False, (span_answer(),), ()))
+    assert answered["unsure"] == [] and answered["notes"] == {"language": None, "unsure": None}

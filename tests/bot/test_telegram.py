@@ -405,11 +405,11 @@ class SlowReader:
     def warm_up(self):
         self.inner.warm_up()
 
-    def read(self, question, passages, top_k):
+    def read_with_unsure(self, question, passages, top_k):
         if "slowly" in question:
             self.go.wait(timeout=30)
         time.sleep(self.delay)
-        return self.inner.read(question, passages, top_k=top_k)
+        return self.inner.read_with_unsure(question, passages, top_k=top_k)
 
 
 def waiting_for_cpu() -> float:
@@ -482,7 +482,7 @@ class FailingReader:
     def warm_up(self):
         pass
 
-    def read(self, question, passages, top_k):
+    def read_with_unsure(self, question, passages, top_k):
         raise RuntimeError("internal detail: /srv/qabot/secret.db is locked")
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from retrieval.answer import answer
 from retrieval.loading import sentence_reader
+from retrieval.sentence_reader import SentenceReader
 
 QUESTION = "Who drove the first tram on the Riverside line?"
 
@@ -45,3 +46,11 @@ def test_articles_removed_one_after_another_while_found_never_fail_the_question(
         result = answer(QUESTION, store=sample_store, reader=reader)
         assert all(p.article_id not in removed for p in result.passages)
     assert len(removed) == 3
+
+
+def test_the_sentence_reader_declines_with_its_best_sentences_as_unsure(sample_store):
+    strict = SentenceReader(min_coverage=1.01)  # no sentence covers more than all of a question
+    result = answer("When did Putin last visit Pyongyang?", store=sample_store, reader=strict)
+    assert result.no_answer and result.answers == ()
+    assert "July 2000" in result.unsure[0].context and result.unsure[0].article_id == 1
+    assert answer("When did Putin last visit Pyongyang?", store=sample_store, reader=SentenceReader()).unsure == ()
