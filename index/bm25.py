@@ -28,7 +28,10 @@ half a second; ``benchmarks/retrieval.py`` times it beside this index.
 Negative idf. A term found in half of the chunks or more (common in a topical collection: "putin")
 has an idf of zero or below, so it would stop counting or count against a chunk. We give such terms
 rank-bm25's floor instead: ``EPSILON x the mean idf of the whole vocabulary`` (EPSILON 0.25), the
-same for every such term, recomputed when the collection has changed by over 1 %.
+same for every such term. Computing it reads the whole vocabulary, so it is kept until the chunks
+change. It is kept with the last chunk id given out and N, which another process's changes move
+too (the store never gives an id twice, so every add raises the one and every removal lowers the
+other), and dropped by this index's own adds and removals (a rolled-back add may give ids out again).
 """
 
 import json
@@ -127,8 +130,7 @@ class ChunkIndex:
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
-        self._floor_at = 0  # the chunk count the floor was computed at
-        self._floor = 0.0
+        self._floor: tuple[tuple[int, int], float] | None = None  # (the chunks' key, the floor)
 
     def stats(self) -> tuple[int, int]:
         """(N chunks, total terms), kept by triggers in ``index_stats``."""
@@ -136,6 +138,7 @@ class ChunkIndex:
 
     def add(self, chunk_ids: list[int]) -> None:
         """Index chunks just stored: list them as pending; write the pending ones once enough wait."""
+        self._floor = None
         self.conn.executemany(
             "INSERT INTO pending_chunks (chunk_id) VALUES (?)", [(i,) for i in chunk_ids]
         )
@@ -150,6 +153,7 @@ class ChunkIndex:
 
     def remove(self, chunks: list[tuple[int, str]]) -> None:
         """Take chunks about to be deleted out of the index: ``(chunk id, stored terms)``."""
+        self._floor = None
         pending = self._pending_ids()
         chunks = [(i, stored) for i, stored in chunks if i not in pending]
         if not chunks:
@@ -266,9 +270,11 @@ class ChunkIndex:
     def floor_idf(self, n_chunks: int) -> float:
         """The idf of terms in half of the chunks or more: EPSILON x the vocabulary's mean idf.
 
-        Computed over the whole vocabulary, again only once N has changed by more than 1 %.
+        Computed over the whole vocabulary, again only once the chunks have changed.
         """
-        if not self._floor_at or abs(n_chunks - self._floor_at) > 0.01 * self._floor_at:
+        (last_id,) = self.conn.execute("SELECT last FROM id_sequences WHERE name = 'chunks'").fetchone()
+        key = (n_chunks, last_id)
+        if self._floor is None or self._floor[0] != key:
             total, count = self.conn.execute(
                 "SELECT sum(ln((? - df + 0.5) / (df + 0.5))), count(*) FROM term_stats",
                 [n_chunks],
@@ -282,8 +288,8 @@ class ChunkIndex:
                 else:
                     count += 1
                 total += idf(n_chunks, indexed.get(term, 0) + n)
-            self._floor_at, self._floor = n_chunks, EPSILON * total / max(count, 1)
-        return self._floor
+            self._floor = key, EPSILON * total / max(count, 1)
+        return self._floor[1]
 
     def search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
         """The ``k`` best chunks for the query terms, best first: ``(chunk_id, score)``.
