@@ -27,7 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import delivery, feed_commands, handlers, inline
+from bot import admin_commands, delivery, feed_commands, handlers, inline
 from bot.config import Settings
 from bot.conversation import QUESTION_KEY, Conversations
 from bot.inline import InlineAnswers
@@ -184,13 +184,13 @@ def build_application(settings: Settings, store: Store, reader, encoder=None) ->
     application.add_handler(CommandHandler("ask", handlers.ask, filters=new))
     application.add_handler(MessageHandler(new & question, handlers.question))
     # admin only: each handler checks the sender and refuses anyone else
-    application.add_handler(CommandHandler("add", handlers.add, filters=new))
+    application.add_handler(CommandHandler("add", admin_commands.add, filters=new))
     application.add_handler(
-        MessageHandler(new & filters.Document.ALL & filters.CaptionRegex(ADD_CAPTION), handlers.add_document)
+        MessageHandler(new & filters.Document.ALL & filters.CaptionRegex(ADD_CAPTION), admin_commands.add_document)
     )
-    application.add_handler(CommandHandler("remove", handlers.remove, filters=new))
-    application.add_handler(CommandHandler("list", handlers.list_command, filters=new))
-    application.add_handler(CommandHandler("stats", handlers.stats, filters=new))
+    application.add_handler(CommandHandler("remove", admin_commands.remove, filters=new))
+    application.add_handler(CommandHandler("list", admin_commands.list_command, filters=new))
+    application.add_handler(CommandHandler("stats", admin_commands.stats, filters=new))
     application.add_handler(CommandHandler("follow", feed_commands.follow, filters=new))
     application.add_handler(CommandHandler("feeds", feed_commands.feeds_command, filters=new))
     application.add_handler(CommandHandler("unfollow", feed_commands.unfollow, filters=new))
@@ -202,7 +202,7 @@ def build_application(settings: Settings, store: Store, reader, encoder=None) ->
     application.add_handler(
         CallbackQueryHandler(handlers.feedback, pattern=rf"^vote:{QUESTION_KEY}:(up|down)$")
     )
-    application.add_handler(CallbackQueryHandler(handlers.list_page, pattern=r"^list:(\d+)$"))
+    application.add_handler(CallbackQueryHandler(admin_commands.list_page, pattern=r"^list:(\d+)$"))
     application.add_handler(CallbackQueryHandler(handlers.stale_button))
 
     if settings.inline:  # @bot question in any chat (QABOT_INLINE)

@@ -1,0 +1,211 @@
+"""Telegram admin commands (/add, /remove, /list, /stats) and the article list's page buttons.
+
+``bot/app.py`` wires them beside the public handlers of ``bot/handlers.py``, whose helpers they
+share. Each one checks the sender against ``QABOT_ADMIN_IDS`` on every update, in every kind of
+chat, and refuses anyone else politely. Adding fetches, extracts, stores and embeds on a thread, so
+the event loop keeps answering questions meanwhile.
+"""
+
+import asyncio
+import dataclasses
+import logging
+import re
+import textwrap
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot.formatting import article_line, plural, stats_as_text, text_as_html
+from bot.handlers import ADD_USAGE, BotContext, _admin_or_refuse, _after_command, _answer_press, _reply, _typing
+from index.fetch import ALLOW_PRIVATE_SETTING
+from index.ingest import (
+    FILE_SUFFIXES,
+    PrivateURLRefused,
+    from_bytes,
+    from_text,
+    from_url,
+    max_file_bytes,
+    store_draft,
+)
+from index.store import Article, ArticleNotFound, ArticleRefused, Store
+from retrieval.embeddings import embed_missing
+
+log = logging.getLogger(__name__)
+
+#: Articles per page of /list.
+LIST_PAGE = 10
+
+
+def _list_page(store: Store, offset: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the article list and its Previous / Next buttons (on a worker thread).
+
+    Titles are shortened so that a page always fits in one message.
+    """
+    total = store.counts()["articles"]
+    offset = max(0, min(offset, (max(total, 1) - 1) // LIST_PAGE * LIST_PAGE))
+    articles = store.list_articles(limit=LIST_PAGE, offset=offset)
+    if not articles:
+        return text_as_html("The collection is empty. Add articles with /add.")[0], None
+    lines = [f"Articles {offset + 1}–{offset + len(articles)} of {total}:"]
+    short = [dataclasses.replace(a, title=textwrap.shorten(a.title, 70, placeholder=" …")) for a in articles]
+    lines += [article_line(a, url=False) for a in short]
+    buttons = []
+    if offset > 0:
+        buttons.append(InlineKeyboardButton("◀ Previous", callback_data=f"list:{offset - LIST_PAGE}"))
+    if offset + LIST_PAGE < total:
+        buttons.append(InlineKeyboardButton("Next ▶", callback_data=f"list:{offset + LIST_PAGE}"))
+    return text_as_html("\n".join(lines))[0], InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+def _add_from(store: Store, source: str, *, allow_private: bool, added_by: str, encoder) -> Article:
+    """Store pasted text, or the page at a URL when the text is one http(s) address."""
+    address = source.strip()
+    if re.fullmatch(r"https?://\S+", address, flags=re.IGNORECASE) and urlsplit(address).hostname:
+        draft = from_url(address, allow_private=allow_private)
+    else:
+        draft = from_text(source)
+    return _stored(store, draft, encoder, added_by=added_by)
+
+
+def _stored(store: Store, draft, encoder, **overrides) -> Article:
+    """Store a draft, then the embeddings of its chunks when hybrid search is on."""
+    article = store_draft(store, draft, **overrides)
+    if encoder is not None:
+        embed_missing(store, encoder)
+    return article
+
+
+def _added(article: Article) -> list[str]:
+    return text_as_html(f"Added article {article.id}: {article.title} ({plural(article.chunks, 'chunk')}).")
+
+
+def _not_added(error: ArticleRefused) -> list[str]:
+    if isinstance(error, PrivateURLRefused):  # the setting is the server's, not the chat's
+        return text_as_html(
+            f"Not added: {error.reason} (an admin of the server the bot runs on can allow private "
+            f"addresses with {ALLOW_PRIVATE_SETTING})."
+        )
+    return text_as_html(f"Not added: {error}.")
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+async def add(update: Update, context: BotContext) -> None:
+    """Admins: adds the pasted text, or the page at the URL, after /add and says what was added."""
+    if not await _admin_or_refuse(update, context):
+        return
+    message = update.effective_message
+    source = _after_command(message.text or "")
+    if not source.strip():
+        await _reply(message, text_as_html(ADD_USAGE))
+        return
+    async with _typing(message):
+        try:
+            article = await asyncio.to_thread(
+                _add_from,
+                context.store,
+                source,
+                allow_private=context.settings.allow_private_urls,
+                added_by=f"telegram:{update.effective_user.id}",
+                encoder=context.encoder,
+            )
+        except ArticleRefused as error:
+            await _reply(message, _not_added(error))
+            return
+    log.info("article %s added by %s", article.id, update.effective_user.id)
+    await _reply(message, _added(article))
+
+
+async def add_document(update: Update, context: BotContext) -> None:
+    """Admins: adds an uploaded .txt, .md, .html or .pdf file sent with /add as caption (rest = title)."""
+    message = update.effective_message
+    target = re.match(r"^/add(?:@(\w+))?", message.caption or "", flags=re.IGNORECASE)
+    addressed_to = target.group(1) if target else None
+    if target is None or (addressed_to and addressed_to.lower() != (context.bot.username or "").lower()):
+        return  # "/add@otherbot": not for us
+    if not await _admin_or_refuse(update, context):
+        return
+    document = message.document
+    suffix = Path(document.file_name or "").suffix.lower()
+    if not suffix and document.mime_type == "application/pdf":
+        suffix = ".pdf"
+    if suffix not in FILE_SUFFIXES:
+        kinds = ", ".join(sorted(FILE_SUFFIXES))
+        await _reply(message, text_as_html(f"Not added: I can read {kinds} files, not {suffix or 'this file'}."))
+        return
+    if document.file_size and document.file_size > max_file_bytes(suffix):
+        await _reply(message, text_as_html(f"Not added: the file is larger than {max_file_bytes(suffix):,} bytes."))
+        return
+    title = " ".join(_after_command(message.caption or "").split()) or None
+    async with _typing(message):
+        data = bytes(await (await document.get_file()).download_as_bytearray())
+
+        def store_file() -> Article:
+            return _stored(
+                context.store,
+                from_bytes(data, suffix),
+                context.encoder,
+                title=title,
+                added_by=f"telegram:{update.effective_user.id}",
+            )
+
+        try:
+            article = await asyncio.to_thread(store_file)
+        except ArticleRefused as error:
+            await _reply(message, _not_added(error))
+            return
+    log.info("article %s added from a file by %s", article.id, update.effective_user.id)
+    await _reply(message, _added(article))
+
+
+async def remove(update: Update, context: BotContext) -> None:
+    """Admins: removes the article with the given id and names it."""
+    if not await _admin_or_refuse(update, context):
+        return
+    message = update.effective_message
+    if len(context.args) != 1 or not context.args[0].isdigit():
+        await _reply(message, text_as_html("Usage: /remove ID (the ids are in /list)."))
+        return
+    try:
+        info = await asyncio.to_thread(context.store.remove_article, int(context.args[0]))
+    except ArticleNotFound:
+        await _reply(message, text_as_html(f"There is no article {context.args[0]}."))
+        return
+    log.info("article %s removed by %s", info.id, update.effective_user.id)
+    await _reply(message, text_as_html(f"Removed article {info.id}: {info.title}."))
+
+
+async def list_command(update: Update, context: BotContext) -> None:
+    """Admins: shows the first page of articles, with Previous / Next buttons."""
+    if not await _admin_or_refuse(update, context):
+        return
+    text, buttons = await asyncio.to_thread(_list_page, context.store, 0)
+    await update.effective_message.reply_text(text, reply_markup=buttons)
+
+
+async def stats(update: Update, context: BotContext) -> None:
+    """Admins: shows articles, chunks, questions asked, the share answered, the latest unanswered."""
+    if not await _admin_or_refuse(update, context):
+        return
+    numbers = await asyncio.to_thread(context.store.stats)
+    await _reply(update.effective_message, text_as_html(stats_as_text(numbers)))
+
+
+# --- buttons -----------------------------------------------------------------------------------
+
+
+async def list_page(update: Update, context: BotContext) -> None:
+    """Admins: turns the article list to the page of the pressed button."""
+    if not await _admin_or_refuse(update, context):
+        return
+    query = update.callback_query
+    await _answer_press(query)
+    text, buttons = await asyncio.to_thread(_list_page, context.store, int(context.matches[0].group(1)))
+    try:
+        await query.edit_message_text(text, reply_markup=buttons)
+    except BadRequest as error:  # pressed twice: the page is already shown
+        if "not modified" not in str(error).lower():
+            raise
