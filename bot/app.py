@@ -80,6 +80,19 @@ class _OneLineErrors(logging.Filter):
         return True
 
 
+class _ButtonHandler(CallbackQueryHandler):
+    """The handler of the buttons whose callback data matches ``pattern``.
+
+    python-telegram-bot hands a press without data (no data, empty data, a game's button) to every
+    pattern handler, with no match to read; this one leaves it to ``handlers.stale_button``.
+    """
+
+    def check_update(self, update: object):
+        if isinstance(update, Update) and update.callback_query and not update.callback_query.data:
+            return None
+        return super().check_update(update)
+
+
 class _RepliesToBot(filters.MessageFilter):
     """Messages that reply to one of the bot's own messages."""
 
@@ -196,13 +209,11 @@ def build_application(settings: Settings, store: Store, reader, encoder=None) ->
     application.add_handler(CommandHandler("unfollow", feed_commands.unfollow, filters=new))
     feed_commands.schedule_checks(application)  # the JobQueue checks the feeds every QABOT_FEED_INTERVAL_MINUTES
     # buttons: an answer's carry a kind and the question's key, looked up in the store; the list's
-    # an offset; any other data (an older version's buttons, forged data) no longer works
-    application.add_handler(CallbackQueryHandler(handlers.sources, pattern=rf"^src:{QUESTION_KEY}$"))
-    application.add_handler(CallbackQueryHandler(handlers.more_answers, pattern=rf"^more:{QUESTION_KEY}$"))
-    application.add_handler(
-        CallbackQueryHandler(handlers.feedback, pattern=rf"^vote:{QUESTION_KEY}:(up|down)$")
-    )
-    application.add_handler(CallbackQueryHandler(admin_commands.list_page, pattern=r"^list:(\d+)$"))
+    # an offset; any other data or none (an older version's buttons, forged data) no longer works
+    application.add_handler(_ButtonHandler(handlers.sources, pattern=rf"^src:{QUESTION_KEY}$"))
+    application.add_handler(_ButtonHandler(handlers.more_answers, pattern=rf"^more:{QUESTION_KEY}$"))
+    application.add_handler(_ButtonHandler(handlers.feedback, pattern=rf"^vote:{QUESTION_KEY}:(up|down)$"))
+    application.add_handler(_ButtonHandler(admin_commands.list_page, pattern=r"^list:(\d+)$"))
     application.add_handler(CallbackQueryHandler(handlers.stale_button))
 
     if settings.inline:  # @bot question in any chat (QABOT_INLINE)

@@ -422,7 +422,7 @@ async def feedback(update: Update, context: BotContext) -> None:
 
 
 async def stale_button(update: Update, context: BotContext) -> None:
-    """Tells the user a button from an older version of the bot no longer works."""
+    """Tells the user a button no other handler takes (an older version's, forged, without data) no longer works."""
     await _answer_press(update.callback_query, "This button no longer works. Please ask again.")
 
 

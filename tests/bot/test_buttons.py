@@ -139,6 +139,24 @@ async def test_malformed_and_overlong_button_data_gets_a_polite_answer(bot, serv
     assert errors() == []
 
 
+async def test_a_press_without_data_gets_a_polite_answer(bot, server, sample_store, errors):
+    answer = await ask(server)
+    for extra in ({}, {"data": ""}, {"game_short_name": "tram_quiz"}):
+        mark = server.mark()
+        server.inject_update({"callback_query": {
+            "id": f"77{len(extra)}{len(str(extra))}",
+            "from": server.make_user(USER),
+            "chat_instance": "42",
+            "message": server.message(USER, answer["_message_id"]),
+            **extra,
+        }})
+        pressed = (await server.wait_for_async("answerCallbackQuery", since=mark)).params
+        assert "no longer works" in pressed["text"], extra
+    await settled(server)
+    assert len(server.sent_messages(USER)) == 1 and votes(sample_store) == []
+    assert errors() == []
+
+
 async def test_presses_on_inline_messages_get_a_polite_answer(bot, server, sample_store, errors):
     data = buttons(await ask(server))
     for name in ("Sources", "More answers", "👍"):
