@@ -189,24 +189,30 @@ def build_application(settings: Settings, store: Store, reader, encoder=None) ->
     )
 
     new = filters.UpdateType.MESSAGE  # edited messages and channel posts are not questions
+    # a command is what its sender typed: never a forwarded message (whoever forwards it, admin or
+    # not), nor one sent through an inline bot
+    typed = new & ~filters.FORWARDED & ~filters.VIA_BOT
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     question = filters.TEXT & ~filters.COMMAND & (private | (groups & (_RepliesToBot() | _MentionsBot())))
+    add_caption = filters.Document.ALL & filters.CaptionRegex(ADD_CAPTION)
 
-    application.add_handler(CommandHandler("start", handlers.start, filters=new))
-    application.add_handler(CommandHandler("help", handlers.help_command, filters=new))
-    application.add_handler(CommandHandler("ask", handlers.ask, filters=new))
+    application.add_handler(CommandHandler("start", handlers.start, filters=typed))
+    application.add_handler(CommandHandler("help", handlers.help_command, filters=typed))
+    application.add_handler(CommandHandler("ask", handlers.ask, filters=typed))
     application.add_handler(MessageHandler(new & question, handlers.question))
-    # admin only: each handler checks the sender and refuses anyone else
-    application.add_handler(CommandHandler("add", admin_commands.add, filters=new))
+    # a forwarded command is said to be ignored in private; a group hears nothing
     application.add_handler(
-        MessageHandler(new & filters.Document.ALL & filters.CaptionRegex(ADD_CAPTION), admin_commands.add_document)
+        MessageHandler(new & private & filters.FORWARDED & (filters.COMMAND | add_caption), handlers.forwarded_command)
     )
-    application.add_handler(CommandHandler("remove", admin_commands.remove, filters=new))
-    application.add_handler(CommandHandler("list", admin_commands.list_command, filters=new))
-    application.add_handler(CommandHandler("stats", admin_commands.stats, filters=new))
-    application.add_handler(CommandHandler("follow", feed_commands.follow, filters=new))
-    application.add_handler(CommandHandler("feeds", feed_commands.feeds_command, filters=new))
-    application.add_handler(CommandHandler("unfollow", feed_commands.unfollow, filters=new))
+    # admin only: each handler checks the sender and refuses anyone else
+    application.add_handler(CommandHandler("add", admin_commands.add, filters=typed))
+    application.add_handler(MessageHandler(typed & add_caption, admin_commands.add_document))
+    application.add_handler(CommandHandler("remove", admin_commands.remove, filters=typed))
+    application.add_handler(CommandHandler("list", admin_commands.list_command, filters=typed))
+    application.add_handler(CommandHandler("stats", admin_commands.stats, filters=typed))
+    application.add_handler(CommandHandler("follow", feed_commands.follow, filters=typed))
+    application.add_handler(CommandHandler("feeds", feed_commands.feeds_command, filters=typed))
+    application.add_handler(CommandHandler("unfollow", feed_commands.unfollow, filters=typed))
     feed_commands.schedule_checks(application)  # the JobQueue checks the feeds every QABOT_FEED_INTERVAL_MINUTES
     # buttons: an answer's carry a kind and the question's key, looked up in the store; the list's
     # an offset; any other data or none (an older version's buttons, forged data) no longer works

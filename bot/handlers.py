@@ -54,6 +54,7 @@ SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again
 EMPTY_COLLECTION = "I have no articles yet, so I cannot answer. An admin can add some with /add."
 GONE = "Sorry, I no longer have that answer. Please ask again."
 NOT_YOURS = "Sorry, this button is not for you. Ask me your own question!"
+FORWARDED_COMMAND = "I do not run commands from forwarded messages: type the command yourself."
 ADD_USAGE = (
     "To add an article, send one of:\n"
     "/add https://example.org/article\n"
@@ -123,10 +124,13 @@ def is_admin(update: Update, context: BotContext) -> bool:
     """Whether the sender of the update is one of ``QABOT_ADMIN_IDS``.
 
     A message that speaks for a chat (sent as a channel or by an anonymous group admin, or a channel
-    post forwarded into its discussion group) is no one's in particular, so it is never an admin's.
+    post forwarded into its discussion group) is no one's in particular, so it is never an admin's;
+    nor is a forwarded message, which says what someone else wrote.
     """
     user, message = update.effective_user, update.message
-    if message is not None and (message.sender_chat is not None or message.is_automatic_forward):
+    if message is not None and (
+        message.sender_chat is not None or message.is_automatic_forward or message.forward_origin is not None
+    ):
         return False
     return user is not None and user.id in context.settings.admin_ids
 
@@ -392,6 +396,11 @@ async def question(update: Update, context: BotContext) -> None:
     if username:
         text = re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE)
     await _answer_question(update, context, text)
+
+
+async def forwarded_command(update: Update, context: BotContext) -> None:
+    """Says that the command in a forwarded message is not run: commands are what the sender types."""
+    await _reply(update.effective_message, text_as_html(FORWARDED_COMMAND))
 
 
 # --- buttons -------------------------------------------------------------------------------------

@@ -3,8 +3,11 @@
 Non-admins are refused /add (text, URL, document), /remove, /list, /stats, /follow, /feeds,
 /unfollow and the list's page buttons in private chats, groups, supergroups and a channel's discussion group, where a message can
 also speak for a chat rather than a person (sent as the channel, a channel post forwarded there
-automatically, an anonymous group admin). Forwarding an admin's message, or editing a message into
-a command, does not get around the check. Nothing in the store changes; admins succeed everywhere.
+automatically, an anonymous group admin). A command comes only from what its sender typed: a
+forwarded message never runs one, whoever forwards it (an admin forwarding another user's
+"/remove 2" or a channel's "/add URL" included); in a private chat the bot says so, in a group it
+says nothing. Editing a message into a command does not get around the check either. Nothing in
+the store changes; admins succeed everywhere.
 """
 
 import itertools
@@ -13,7 +16,7 @@ import time
 import pytest
 from telegram import Update
 
-from bot.handlers import NOT_ADMIN
+from bot.handlers import FORWARDED_COMMAND, NOT_ADMIN
 from tests.bot.conftest import ADMIN, GROUP, USER, buttons, rendered, replies, settled, until
 from tests.bot.fake_bot_api import DEFAULT_CHANNEL_ID
 from tests.page_server import PageServer
@@ -99,14 +102,6 @@ async def test_every_admin_command_is_refused_to_a_non_admin(bot, server, sample
 
 SPEAKING_FOR_A_CHAT = {
     "sent as the channel": (CHANNEL_BOT, {"sender_chat": CHANNEL}),
-    "a channel post forwarded automatically": (
-        TELEGRAM,
-        {
-            "sender_chat": CHANNEL,
-            "is_automatic_forward": True,
-            "forward_origin": {"type": "channel", "chat": CHANNEL, "message_id": 7, "date": int(time.time())},
-        },
-    ),
     "an anonymous group admin": (
         ANONYMOUS_ADMIN,
         {"sender_chat": {"id": DISCUSSION, "type": "supergroup", "title": "Aldermoor news chat"}},
@@ -141,17 +136,66 @@ async def test_a_message_speaking_for_a_chat_is_not_an_admin(bot, server, sample
     assert collection(sample_store) == before and not server.calls_for("getFile")
 
 
-@pytest.mark.parametrize("kind", CHATS)
-async def test_forwarding_an_admins_command_does_not_make_it_an_admins(bot, server, sample_store, kind):
-    where, before = CHATS[kind], collection(sample_store)
+def forwarded_document(server, where: dict, sender: int) -> dict:
+    """A .md file with the caption /add, forwarded by ``sender`` from someone else."""
+    document = server.add_file(NOTES_MD, "lifeboat.md")
+    chat_id = chat_of(where, sender)
+    chat = {"id": chat_id, "type": "private", "first_name": "Admin"} if chat_id == sender else {
+        "id": chat_id, "type": where["chat_type"], "title": "Aldermoor chat"}
+    message = {
+        "message_id": next(_message_ids),
+        "from": server.make_user(sender, "Admin"),
+        "date": int(time.time()),
+        "chat": chat,
+        "document": {"file_id": document, "file_unique_id": "lifeboat", "file_name": "lifeboat.md"},
+        "caption": "/add",
+        "caption_entities": [{"type": "bot_command", "offset": 0, "length": 4}],
+        "forward_origin": {"type": "user", "sender_user": server.make_user(USER), "date": int(time.time()) - 60},
+    }
+    return server.inject_update({"message": message})
+
+
+async def test_a_channel_post_forwarded_automatically_runs_no_command(bot, server, sample_store):
+    before = collection(sample_store)
+    sender = {"id": TELEGRAM, "is_bot": False, "first_name": "Telegram"}
+    automatic = {
+        "sender_chat": CHANNEL,
+        "is_automatic_forward": True,
+        "forward_origin": {"type": "channel", "chat": CHANNEL, "message_id": 7, "date": int(time.time())},
+    }
     for text in (f"/add {PASTED}", "/remove 1", "/list", "/stats"):
-        (reply,) = await replies(
-            server,
-            chat_of(where, USER),
-            lambda: server.inject_forwarded_message(text, origin_user_id=ADMIN, user_id=USER, **where),
-        )
-        assert rendered(reply).text == NOT_ADMIN, text
+        for_a_chat(server, text, sender, **automatic)
+    await replies(server, DISCUSSION, lambda: server.inject_command("start", user_id=USER, **CHATS["discussion group"]))
+    await settled(server)
+    assert len(server.sent_messages(DISCUSSION)) == 1  # the reply to /start alone
     assert collection(sample_store) == before
+
+
+@pytest.mark.parametrize("sender", [ADMIN, USER], ids=["admin", "non-admin"])
+@pytest.mark.parametrize("kind", CHATS)
+async def test_a_forwarded_command_is_never_run(bot, server, sample_store, pages, kind, sender):
+    where, before = CHATS[kind], collection(sample_store)
+    chat = chat_of(where, sender)
+    commands = (f"/add {PASTED}", f"/add {pages.url('/article')}", "/remove 2", "/list", "/stats",
+                f"/follow {pages.url('/article')}", "/feeds", "/unfollow 1", "/ask Who drove the first tram?")
+
+    def forward_them() -> None:
+        for text in commands:
+            server.inject_forwarded_message(text, origin_user_id=ADMIN if sender == USER else USER,
+                                            user_id=sender, **where)
+            server.inject_forwarded_message(text, origin_type="channel", user_id=sender, **where)
+        forwarded_document(server, where, sender)
+
+    if kind == "private":
+        said = await replies(server, chat, forward_them, count=2 * len(commands) + 1)
+        assert {rendered(reply).text for reply in said} == {FORWARDED_COMMAND}
+    else:
+        forward_them()
+        await replies(server, chat, lambda: server.inject_command("start", user_id=sender, **where))
+        await settled(server)
+        assert len(server.sent_messages(chat)) == 1  # the reply to /start alone
+    assert collection(sample_store) == before
+    assert not pages.requests and not server.calls_for("getFile")
 
 
 async def test_an_edit_into_an_admin_command_does_nothing(bot, server, sample_store):
