@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 
 from bot.formatting import article_line, plural, stats_as_text, text_as_html
@@ -187,11 +188,20 @@ async def list_command(update: Update, context: BotContext) -> None:
 
 
 async def stats(update: Update, context: BotContext) -> None:
-    """Admins: shows articles, chunks, questions asked, the share answered, the latest unanswered."""
+    """Admins: shows articles, chunks, questions asked, the share answered, the latest unanswered.
+
+    In a group only the questions asked in that group are counted and shown, so that no one's
+    private question is read out there; in a private chat with the bot, every chat's.
+    """
     if not await _admin_or_refuse(update, context):
         return
-    numbers = await asyncio.to_thread(context.store.stats)
-    await _reply(update.effective_message, text_as_html(stats_as_text(numbers)))
+    chat = update.effective_chat
+    in_group = chat.type != ChatType.PRIVATE
+    numbers = await asyncio.to_thread(context.store.stats, chat_id=chat.id if in_group else None)
+    text = stats_as_text(numbers)
+    if in_group:
+        text += "\n\nThe questions are this chat's only; /stats in a private chat with me counts every chat's."
+    await _reply(update.effective_message, text_as_html(text))
 
 
 # --- buttons -----------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ ADMIN_COMMANDS = [
     BotCommand("add", "Add an article: pasted text, a URL, or a file"),
     BotCommand("remove", "Remove an article by its id"),
     BotCommand("list", "List the articles"),
-    BotCommand("stats", "Articles, questions asked, share answered"),
+    BotCommand("stats", "Articles and questions; in a group, that group's questions only"),
     BotCommand("follow", "Follow a news feed: its URL, or a site's page"),
     BotCommand("feeds", "The followed feeds, their last check and errors"),
     BotCommand("unfollow", "Stop following a feed by its number"),

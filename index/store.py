@@ -761,22 +761,27 @@ class Store:
             except sqlite3.IntegrityError:  # the foreign key: no such question
                 raise QuestionNotFound(f"there is no question {question_id}") from None
 
-    def stats(self, *, unanswered: int = 5) -> dict:
+    def stats(self, *, unanswered: int = 5, chat_id: int | None = None) -> dict:
         """Articles, chunks, questions asked and answered, votes, and the latest unanswered questions.
 
         :param unanswered: how many of the latest unanswered questions to list, newest first.
+        :param chat_id: count only the questions asked in this chat, and their votes (the articles
+            and chunks are the whole collection's); None: every question.
         """
+        where, args = ("WHERE chat_id = ?", [chat_id]) if chat_id is not None else ("", [])
         with self.lock:
             stats = self.counts()
             asked, answered = self.db.execute(
-                "SELECT count(*), coalesce(sum(answered), 0) FROM questions"
+                f"SELECT count(*), coalesce(sum(answered), 0) FROM questions {where}", args
             ).fetchone()
             up, down = self.db.execute(
                 "SELECT coalesce(sum(vote = 1), 0), coalesce(sum(vote = -1), 0) FROM feedback"
+                f" WHERE question_id IN (SELECT id FROM questions {where})",
+                args,
             ).fetchone()
             latest = self.db.execute(
-                "SELECT question FROM questions WHERE answered = 0 ORDER BY id DESC LIMIT ?",
-                [unanswered],
+                f"SELECT question FROM questions {where or 'WHERE 1'} AND answered = 0 ORDER BY id DESC LIMIT ?",
+                [*args, unanswered],
             ).fetchall()
         return stats | {
             "questions": asked,

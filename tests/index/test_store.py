@@ -444,3 +444,15 @@ def test_verify_names_each_kind_of_damage(store):
     assert "chunks that do not exist" in problems
     assert "document frequency" in problems
     assert "without chunks" in problems
+
+
+def test_the_stats_of_one_chat_count_its_questions_and_votes_only(store):
+    ours = store.record_question("Who drove the first tram?", answered=True, chat_id=-100)
+    store.record_question("What is my secret?", answered=False, chat_id=42, user_id=42)
+    store.record_question("When does the ferry stop?", answered=False, chat_id=-100)
+    store.record_feedback(ours.id, 1, 1)
+    group = store.stats(chat_id=-100)
+    assert (group["questions"], group["answered"], group["votes_up"]) == (2, 1, 1)
+    assert group["latest_unanswered"] == ["When does the ferry stop?"]
+    assert group["articles"] == store.counts()["articles"]
+    assert store.stats()["latest_unanswered"] == ["When does the ferry stop?", "What is my secret?"]

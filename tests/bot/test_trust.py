@@ -1,0 +1,122 @@
+"""What the bot and the ``qabot`` command must never do, whatever they are given (issue 21, "Trust").
+
+The bot token never leaves the process: not in an error message, not in a log line, however
+``qabot run`` fails (a wrong or unreachable Bot API, a rejected token, a refused webhook). A setting
+whose value cannot be used stops only the commands that use it, in one line. /stats in a group
+shows that group's questions only. Odd ids and URLs get one line, never a traceback. Old questions
+are forgotten after ``QABOT_QUESTION_LOG_DAYS``.
+"""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from click.testing import CliRunner
+
+from bot.app import build_application
+from bot.cli import cli
+from tests.bot.conftest import (
+    ADMIN,
+    GROUP,
+    USER,
+    bot_settings,
+    qabot_env,
+    qabot_run,
+    rendered,
+    replies,
+    serving,
+)
+from tests.conftest import SAMPLE_ARTICLES
+
+#: A well-formed token no Bot API knows; its secret part must never be shown.
+TOKEN = "987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+HUGE = "1" * 26  # beyond SQLite's 64-bit integers
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def website(status: int):
+    """A web server that is not a Bot API: every request gets ``status`` and an HTML page naming
+    the path it asked for (as many frameworks' "Cannot POST /path" pages do)."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = f"<html><body><h1>Cannot {self.command} {self.path}</h1></body></html>".encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run_once(tmp_path, token: str = TOKEN, **env: str) -> tuple[int, str]:
+    """``qabot run`` until it exits: its exit code and all it wrote (stdout and stderr)."""
+    env = os.environ | {
+        "TELEGRAM_BOT_TOKEN": token,
+        "QABOT_QA_MODEL": "sentence",
+        "QABOT_ENCODER": "off",
+        "QABOT_LOG_LEVEL": "debug",  # tracebacks and library details in full
+    } | env
+    done = subprocess.run(
+        [sys.executable, "-c", "from bot.cli import cli; cli()", "--db", str(tmp_path / "q.db"), "run"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def refused_in_one_line(code: int, output: str, token: str) -> str:
+    """The last line ``qabot run`` wrote, after checking it failed and kept the token to itself."""
+    assert code == 1, output
+    assert token.partition(":")[2] not in output, output
+    assert "Traceback" not in output.splitlines()[-1]
+    return output.strip().splitlines()[-1]
+
+
+# --- C: /stats --------------------------------------------------------------------------------
+
+PRIVATE_QUESTION = "What is the secret budget of the Quillon zeppelin club?"
+GROUP_QUESTION = "What colour is the Varnholt moon festival lantern?"
+
+
+async def test_stats_in_a_group_show_that_groups_questions_only(bot, server):
+    await replies(server, USER, lambda: server.inject_message(PRIVATE_QUESTION))
+    in_group = {"chat_type": "group", "chat_id": GROUP}
+    await replies(server, GROUP, lambda: server.inject_command("ask", GROUP_QUESTION, user_id=USER, **in_group))
+    await replies(server, GROUP, lambda: server.inject_command("ask", "Who won the cup final?", **in_group))
+
+    (group_stats,) = await replies(server, GROUP, lambda: server.inject_command("stats", user_id=ADMIN, **in_group))
+    shown = rendered(group_stats).text
+    assert GROUP_QUESTION in shown and "Questions asked: 2" in shown
+    assert "Quillon" not in shown  # asked in a private chat
+
+    (all_stats,) = await replies(server, ADMIN, lambda: server.inject_command("stats", user_id=ADMIN))
+    shown = rendered(all_stats).text
+    assert PRIVATE_QUESTION in shown and GROUP_QUESTION in shown and "Questions asked: 3" in shown
+
+
+async def test_help_tells_admins_what_stats_shows_in_a_group(bot, server):
+    (reply,) = await replies(server, ADMIN, lambda: server.inject_command("help", user_id=ADMIN))
+    assert "/stats — Articles and questions; in a group, that group's questions only" in rendered(reply).text
