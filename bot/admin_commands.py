@@ -12,7 +12,6 @@ import logging
 import re
 import textwrap
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
@@ -20,14 +19,15 @@ from telegram.error import BadRequest
 
 from bot.formatting import article_line, plural, stats_as_text, text_as_html
 from bot.handlers import ADD_USAGE, BotContext, _admin_or_refuse, _after_command, _answer_press, _reply, _typing
+from bot.ids import parse_id
 from index.fetch import ALLOW_PRIVATE_SETTING
 from index.ingest import (
     FILE_SUFFIXES,
     PrivateURLRefused,
     from_bytes,
     from_text,
-    from_url,
     max_file_bytes,
+    read_source,
     store_draft,
 )
 from index.store import Article, ArticleNotFound, ArticleRefused, Store
@@ -61,10 +61,14 @@ def _list_page(store: Store, offset: int) -> tuple[str, InlineKeyboardMarkup | N
 
 
 def _add_from(store: Store, source: str, *, allow_private: bool, added_by: str, encoder) -> Article:
-    """Store pasted text, or the page at a URL when the text is one http(s) address."""
+    """Store pasted text, or the page at a URL when the text is one address (``scheme:...``).
+
+    ``read_source`` fetches an http(s) address and refuses any other scheme (``file:``, ``ftp:``)
+    or a malformed URL; it is given nothing else, since it would read a path on the server.
+    """
     address = source.strip()
-    if re.fullmatch(r"https?://\S+", address, flags=re.IGNORECASE) and urlsplit(address).hostname:
-        draft = from_url(address, allow_private=allow_private)
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]+:\S*", address):  # one word with a scheme
+        draft = read_source(address, allow_private=allow_private)
     else:
         draft = from_text(source)
     return _stored(store, draft, encoder, added_by=added_by)
@@ -167,13 +171,18 @@ async def remove(update: Update, context: BotContext) -> None:
     if not await _admin_or_refuse(update, context):
         return
     message = update.effective_message
-    if len(context.args) != 1 or not context.args[0].isdigit():
+    try:
+        (text,) = context.args
+        article_id = parse_id(text)
+    except ValueError:  # not one argument, or not an id
         await _reply(message, text_as_html("Usage: /remove ID (the ids are in /list)."))
         return
     try:
-        info = await asyncio.to_thread(context.store.remove_article, int(context.args[0]))
+        info = None if article_id is None else await asyncio.to_thread(context.store.remove_article, article_id)
     except ArticleNotFound:
-        await _reply(message, text_as_html(f"There is no article {context.args[0]}."))
+        info = None
+    if info is None:
+        await _reply(message, text_as_html(f"There is no article {text}."))
         return
     log.info("article %s removed by %s", info.id, update.effective_user.id)
     await _reply(message, text_as_html(f"Removed article {info.id}: {info.title}."))

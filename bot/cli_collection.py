@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from bot.cli_context import (
+    ARTICLE_ID,
     ExistingPath,
     collection_path,
     echo_json,
@@ -121,7 +122,7 @@ def list_command(ctx, as_json) -> None:
 
 
 @click.command()
-@click.argument("article_id", type=int)
+@click.argument("article_id", type=ARTICLE_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print the article and its chunks as JSON.")
 @click.pass_context
 def show(ctx, article_id, as_json) -> None:
@@ -181,7 +182,7 @@ def check(ctx) -> None:
 
 
 @click.command()
-@click.argument("article_id", type=int)
+@click.argument("article_id", type=ARTICLE_ID)
 @click.pass_context
 def remove(ctx, article_id) -> None:
     """Remove an article and its chunks from the collection."""

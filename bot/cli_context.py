@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from bot.config import Settings
+from bot.ids import NotAnId, parse_id
 from index.store import SchemaTooNew, Store
 
 
@@ -26,6 +27,28 @@ class ExistingPath(click.Path):
             return super().convert(value, param, ctx)
         except ValueError as error:  # os.stat: "embedded null byte"
             self.fail(f"{value!r}: {error}", param, ctx)
+
+
+class IdOf(click.ParamType):
+    """An article's or a feed's id (``bot.ids.parse_id``): ASCII digits, else a usage error; one
+    beyond SQLite's integers names no row, and is refused as not found before the store is opened."""
+
+    name = "id"
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def convert(self, value, param, ctx):
+        try:
+            number = parse_id(value)
+        except NotAnId as error:
+            self.fail(str(error), param, ctx)
+        if number is None:
+            raise click.ClickException(f"there is no {self.kind} {value}")
+        return number
+
+
+ARTICLE_ID, FEED_ID = IdOf("article"), IdOf("feed")
 
 
 def settings_of(ctx: click.Context) -> Settings:

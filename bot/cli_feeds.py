@@ -9,7 +9,7 @@ import sqlite3
 
 import click
 
-from bot.cli_context import echo_json, embed_new_chunks, settings_of, store_of
+from bot.cli_context import FEED_ID, echo_json, embed_new_chunks, settings_of, store_of
 from bot.formatting import feed_as_text, feed_check_as_text, plural
 
 
@@ -53,7 +53,7 @@ def feeds(ctx, as_json) -> None:
 
 
 @click.command()
-@click.argument("feed_id", metavar="N", type=int)
+@click.argument("feed_id", metavar="N", type=FEED_ID)
 @click.pass_context
 def unfollow(ctx, feed_id) -> None:
     """Stop following feed N (its number in qabot feeds); the articles it brought stay."""

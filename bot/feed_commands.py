@@ -19,6 +19,7 @@ from telegram.ext import Application
 
 from bot.formatting import feed_as_text, feed_check_as_text, plural, text_as_html
 from bot.handlers import BotContext, _admin_or_refuse, _reply
+from bot.ids import parse_id
 from index import feeds
 from retrieval.embeddings import embed_missing
 
@@ -130,13 +131,18 @@ async def unfollow(update: Update, context: BotContext) -> None:
     if not await _admin_or_refuse(update, context):
         return
     message = update.effective_message
-    if len(context.args) != 1 or not context.args[0].isdigit():
+    try:
+        (text,) = context.args
+        feed_id = parse_id(text)
+    except ValueError:  # not one argument, or not a number
         await _reply(message, text_as_html(UNFOLLOW_USAGE))
         return
     try:
-        feed = await asyncio.to_thread(feeds.unfollow, context.store, int(context.args[0]))
+        feed = None if feed_id is None else await asyncio.to_thread(feeds.unfollow, context.store, feed_id)
     except feeds.FeedNotFound:
-        await _reply(message, text_as_html(f"There is no feed {context.args[0]}."))
+        feed = None
+    if feed is None:
+        await _reply(message, text_as_html(f"There is no feed {text}."))
         return
     log.info("feed %s unfollowed by %s", feed.id, update.effective_user.id)
     kept = plural(feed.articles, "article")

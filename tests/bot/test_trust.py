@@ -95,6 +95,21 @@ def refused_in_one_line(code: int, output: str, token: str) -> str:
     return output.strip().splitlines()[-1]
 
 
+# --- the CLI on the sample collection ---------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(monkeypatch, tmp_path, db_path):
+    """``qabot`` in a folder with no .env, on the sample collection, with the offline reader."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("QABOT_DB", "TELEGRAM_BOT_TOKEN", "QABOT_ADMIN_IDS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("QABOT_ENCODER", "off")
+    monkeypatch.setenv("QABOT_QA_MODEL", "sentence")
+    assert CliRunner().invoke(cli, ["--db", str(db_path), "import", str(SAMPLE_ARTICLES)]).exit_code == 0
+    return lambda *args, **env: CliRunner().invoke(cli, ["--db", str(db_path), *args], env=env)
+
+
 # --- C: /stats --------------------------------------------------------------------------------
 
 PRIVATE_QUESTION = "What is the secret budget of the Quillon zeppelin club?"
@@ -120,3 +135,49 @@ async def test_stats_in_a_group_show_that_groups_questions_only(bot, server):
 async def test_help_tells_admins_what_stats_shows_in_a_group(bot, server):
     (reply,) = await replies(server, ADMIN, lambda: server.inject_command("help", user_id=ADMIN))
     assert "/stats — Articles and questions; in a group, that group's questions only" in rendered(reply).text
+
+
+# --- F: odd ids and URLs -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command, args, answer",
+    [
+        ("remove", HUGE, f"There is no article {HUGE}."),
+        ("unfollow", HUGE, f"There is no feed {HUGE}."),
+        ("remove", "²", "Usage: /remove ID (the ids are in /list)."),
+        ("unfollow", "²", "Usage: /unfollow N (the feed numbers are in /feeds)."),
+        ("remove", "-1", "Usage: /remove ID (the ids are in /list)."),
+        ("add", "http://[::1", "Not added: http://[::1 is not a valid URL."),
+        ("add", "file:///etc/passwd", "Not added: only http and https URLs can be added, not file:."),
+        ("add", "ftp://example.org/story.txt", "Not added: only http and https URLs can be added, not ftp:."),
+    ],
+)
+async def test_odd_ids_and_urls_get_one_line_answers(bot, server, sample_store, command, args, answer):
+    (reply,) = await replies(server, ADMIN, lambda: server.inject_command(command, args, user_id=ADMIN))
+    assert rendered(reply).text == answer
+    assert "--" not in rendered(reply).text  # no CLI option in a Telegram reply
+    assert sample_store.counts()["articles"] == 8
+
+
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (["show", "1" * 23], f"there is no article {'1' * 23}"),
+        (["remove", "1" * 23], f"there is no article {'1' * 23}"),
+        (["unfollow", "1" * 23], f"there is no feed {'1' * 23}"),
+        (["show", "9" * 5000], "there is no article 999"),
+    ],
+)
+def test_cli_ids_beyond_sqlites_integers_are_not_found(cli_env, args, reason):
+    result = cli_env(*args)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"Error: {reason}") and "\n" not in result.stderr.strip()
+
+
+@pytest.mark.parametrize("command", ["show", "remove", "unfollow"])
+@pytest.mark.parametrize("text", ["²", "٣", "1_0", "+1"])
+def test_cli_ids_in_other_digits_are_usage_errors(cli_env, command, text):
+    result = cli_env(command, text)
+    assert result.exit_code == 2
+    assert f"{text!r} is not an id (a number such as 12)" in result.stderr
