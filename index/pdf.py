@@ -1,9 +1,10 @@
-"""PDF documents → article text with its pages: checks, extraction in a child process, clean-up.
+"""PDF documents → article text with its pages: checks, then extraction and clean-up in a child process.
 
 pdfminer.six extracts the text (``benchmarks/pdf_extraction.py`` measured it against pypdf: cleaner
 text, and in reading order even when two columns are written row by row), in
-``index.pdf_worker``, a child process with a memory, CPU and time limit, so no file can take the
-bot down. The page texts are then made into an article: running headers, footers and page numbers
+``index.pdf_worker``, run by ``index.capped_worker`` in a child process with a memory, CPU and time
+limit, so no file can take the bot down. There too, ``article_text()`` makes the page texts into an
+article, with work linear in their length: running headers, footers and page numbers
 (lines repeated at the top or bottom of most pages, digits aside) are dropped; a word hyphenated at a
 line end is joined (its hyphen kept when the document writes the word with one elsewhere); lines are
 joined into paragraphs. Every page's text ends with a page break (``index.pages``), so a citation
@@ -14,17 +15,11 @@ A file that is not a PDF, is cut short, damaged, protected by a password, too la
 (a scan) raises ``PdfRefused`` with a one-line reason; nothing is stored.
 """
 
-import json
-import logging
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
+from index import capped_worker
 from index.pages import PAGE_BREAK, join_pages
 from index.store import MAX_TEXT_CHARS, InvalidArticle
 
@@ -33,7 +28,7 @@ LIBRARY = "pdfminer.six"
 #: PDFs larger than this are refused before they are read (Telegram's bots get files up to 20 MB).
 MAX_PDF_BYTES = 20_000_000
 MAX_PAGES = 1_000
-#: The extraction process's limits: address space, CPU seconds (and twice that, and 5 s, in wall time).
+#: The reading process's limits: address space, CPU seconds (wall time: ``capped_worker.wall_seconds``).
 WORKER_MEMORY_BYTES = 2 * 1024**3
 WORKER_SECONDS = 120
 #: Lines within this many of a page's top or bottom may be a running header or footer...
@@ -42,17 +37,20 @@ EDGE_LINES = 3
 RUNNING_SHARE = 0.6
 #: A line shorter than this share of the document's usual line can end a paragraph.
 SHORT_LINE = 0.75
+#: A word broken by a hyphen at a line end is looked for in this many characters at the end of the
+#: paragraph so far (a longer run of letters counts by its last ones), so that joining lines is
+#: linear in their length.
+BROKEN_WORD_CHARS = 64
 
-log = logging.getLogger(__name__)
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 _LIGATURES = str.maketrans(
     {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"}
 )
 _SPACES = re.compile(r"[^\S\n]+")
 _DIGITS = re.compile(r"\d+")
 _LETTERS = re.compile(r"[^\W\d_]*")
-_HYPHENATED_END = re.compile(r"([^\W\d_]+)[-\u00ad]$")
-_HYPHENATED_WORD = re.compile(r"[^\W\d_]+-[^\W\d_]+")
+# Words start where a letter does not follow another: a run of letters is tried once, not at each letter.
+_HYPHENATED_END = re.compile(r"(?<![^\W\d_])([^\W\d_]+)[-\u00ad]$")
+_HYPHENATED_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_]+-[^\W\d_]+")
 _ENDS_SENTENCE = re.compile(r"[.!?:;…][\"'”’)\]]*$")
 _FILE_NAME = re.compile(r"\.(?:pdf|docx?|odt|rtf|txt|tex|indd|qxd|pptx?|xlsx?)$", re.IGNORECASE)
 _NO_TITLES = {"untitled", "untitled document", "document", "title", "no title"}
@@ -84,41 +82,17 @@ def read_pdf(data: bytes) -> PdfText:
         raise PdfRefused("this is not a PDF file (it does not begin with %PDF-)")
     if b"%%EOF" not in data[-1024:]:
         raise PdfRefused("the PDF is incomplete: its end is missing (was the download cut short?)")
-    found = _extract(data)
-    text, first_line = article_text(found["pages"])
-    if not text.strip():  # strip() takes page breaks too
-        raise PdfRefused("the PDF has no text to read (is it a scan? it needs OCR first)")
-    title = usable_title(found.get("title")) or first_line
-    return PdfText(title=title, text=text, pages=len(found["pages"]))
-
-
-def _extract(data: bytes) -> dict:
-    """``index.pdf_worker``'s answer for the file: ``{"title", "pages"}``."""
-    limits = [MAX_PAGES, MAX_TEXT_CHARS, WORKER_MEMORY_BYTES, WORKER_SECONDS]
-    path = os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "index.pdf_worker", *map(str, limits)],
-            input=data,
-            capture_output=True,
-            timeout=2 * WORKER_SECONDS + 5,
-            env={**os.environ, "PYTHONPATH": path},
+        found = capped_worker.run(
+            "index.pdf_worker:read", data, what="the PDF", memory_bytes=WORKER_MEMORY_BYTES,
+            cpu_seconds=WORKER_SECONDS, max_pages=MAX_PAGES, max_chars=MAX_TEXT_CHARS,
         )
-    except subprocess.TimeoutExpired:
-        raise PdfRefused(f"reading the PDF took longer than {2 * WORKER_SECONDS + 5} s") from None
-    if done.returncode == -signal.SIGXCPU:
-        raise PdfRefused(f"reading the PDF took more than {WORKER_SECONDS} s of CPU time")
-    try:
-        found = json.loads(done.stdout)
-    except ValueError:
-        found = None
-    if done.returncode or not isinstance(found, dict):  # killed (out of memory), or not installed
-        problem = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
-        log.warning("the PDF reader process failed (exit status %s): %s", done.returncode, problem[0])
-        raise PdfRefused("the PDF could not be read (the reader stopped; see the log)")
-    if "refused" in found:
-        raise PdfRefused(found["refused"])
-    return found
+    except capped_worker.Refused as error:
+        raise PdfRefused(str(error)) from None
+    if not found["text"].strip():  # strip() takes page breaks too
+        raise PdfRefused("the PDF has no text to read (is it a scan? it needs OCR first)")
+    title = usable_title(found["title"]) or found["first_line"]
+    return PdfText(title=title, text=found["text"], pages=found["pages"])
 
 
 def usable_title(title: str | None) -> str | None:
@@ -172,35 +146,51 @@ def _without_running_lines(pages: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def _rejoined(line: str, following: str, hyphenated: set[str]) -> str | None:
-    """``line`` without the hyphen of a word it breaks that ``following`` finishes (the hyphen kept
-    when the document writes that word with one: ``hyphenated``), else None."""
-    end = _HYPHENATED_END.search(line)
-    if not end or not following[:1].islower():
+def _kept_hyphen(end: str, following: str, hyphenated: set[str]) -> bool | None:
+    """None unless a paragraph ending in ``end`` ends in a word broken by a hyphen that the line
+    ``following`` finishes; else whether the hyphen is kept (the document writes that word with one:
+    ``hyphenated``)."""
+    broken = _HYPHENATED_END.search(end)
+    if not broken or not following[:1].islower():
         return None
-    word = f"{end.group(1)}-{_LETTERS.match(following).group()}".casefold()
-    return line[: end.end() - 1] + ("-" if word in hyphenated else "")
+    return f"{broken.group(1)}-{_LETTERS.match(following).group()}".casefold() in hyphenated
+
+
+def _end(parts: list[str]) -> str:
+    """The last BROKEN_WORD_CHARS + 1 characters of the parts joined."""
+    size, last = BROKEN_WORD_CHARS + 1, []
+    for part in reversed(parts):
+        last.append(part[-size:])
+        size -= len(last[-1])
+        if size <= 0:
+            break
+    return "".join(reversed(last))
 
 
 def _paragraphs(lines: list[str], usual: float, hyphenated: set[str]) -> list[str]:
     """Lines joined into paragraphs. A gap ends one, and so does a short line that ends a sentence
     or is followed by a line that does not begin in lower case (a heading, a table row)."""
-    paragraphs, current = [], ""
+    paragraphs, parts = [], []  # the lines of the paragraph so far, and the spaces between them
     for i, line in enumerate(lines):
         if not line:
-            if current:
-                paragraphs.append(current)
-            current = ""
+            if parts:
+                paragraphs.append("".join(parts))
+            parts = []
             continue
-        joined = _rejoined(current, line, hyphenated) if current else None
-        current = joined + line if joined is not None else f"{current} {line}".lstrip()
+        if parts:
+            kept = _kept_hyphen(_end(parts), line, hyphenated)
+            if kept is None:
+                parts.append(" ")
+            else:  # a soft hyphen that is kept becomes a hyphen
+                parts[-1] = parts[-1][:-1] + ("-" if kept else "")
+        parts.append(line)
         following = lines[i + 1] if i + 1 < len(lines) else ""
         short = len(line) < SHORT_LINE * usual
         if following and short and (_ENDS_SENTENCE.search(line) or not following[:1].islower()):
-            paragraphs.append(current)
-            current = ""
-    if current:
-        paragraphs.append(current)
+            paragraphs.append("".join(parts))
+            parts = []
+    if parts:
+        paragraphs.append("".join(parts))
     return paragraphs
 
 

@@ -1,20 +1,17 @@
-"""The PDF reader's child process: pdfminer.six extracts each page's text, under memory and CPU limits.
+"""The PDF reader's capped child process (``index.capped_worker``): pdfminer.six extracts each
+page's text, and ``index.pdf.article_text`` makes the article of it.
 
-``index.pdf`` runs ``python -m index.pdf_worker MAX_PAGES MAX_CHARS MEMORY_BYTES CPU_SECONDS`` with the
-PDF on standard input, and reads one JSON object from standard output: ``{"title": ..., "pages":
-[...]}`` (the metadata title, None if none, and the text of each page: the text boxes pdfminer's
-layout analysis finds, in reading order, a blank line between boxes), or ``{"refused": reason}``.
+``index.pdf`` runs ``read()`` under ``index.capped_worker.run``, which returns ``{"title": ...,
+"text": ..., "first_line": ..., "pages": n}`` (the metadata title, None if none; the article text;
+its first line; the number of pages), or raises ``Refused``. ``extract()`` gives the text of each
+page: the text boxes pdfminer's layout analysis finds, in reading order, a blank line between boxes.
 pdfminer decompresses streams without a bound and its layout analysis is pure Python, so a
 decompression bomb or a pathological page ends this process (out of memory, out of CPU time), never
-the bot. Its log and warnings stay here, unseen.
+the bot. An object whose reference leads back to itself, which pdfminer would follow for ever, is
+refused before any page is read.
 """
 
 import io
-import json
-import logging
-import resource
-import sys
-import warnings
 
 from pdfminer.converter import PDFPageAggregator
 from pdfminer.layout import LAParams, LTFigure, LTTextContainer, LTTextLine
@@ -22,12 +19,11 @@ from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordInc
 from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
 from pdfminer.pdfpage import PDFPage
 from pdfminer.pdfparser import PDFParser
-from pdfminer.pdftypes import resolve1
+from pdfminer.pdftypes import PDFObjRef, resolve1
 from pdfminer.utils import decode_text
 
-
-class Refused(Exception):
-    """The PDF cannot be read; the message says why, in words for the user."""
+from index.capped_worker import Refused
+from index.pdf import article_text
 
 
 def _title(document: PDFDocument) -> str | None:
@@ -95,6 +91,28 @@ def _page_text(layout) -> str:
     return "\n\n".join(text for text in texts if text)
 
 
+def _reference_loop(document: PDFDocument) -> int | None:
+    """An object whose value is a reference leading, through other such objects, back to it, if any
+    (``resolve1`` would follow it for ever). Each object is parsed once; pdfminer keeps it."""
+    cleared: set[int] = set()
+    for xref in document.xrefs:
+        for first in xref.get_objids():
+            chain, objid = {}, first
+            while objid not in cleared:
+                if objid in chain:
+                    return objid
+                chain[objid] = None
+                try:
+                    value = document.getobj(objid)
+                except Exception:  # a broken object is left to pdfminer, to judge if it is used
+                    break
+                if not isinstance(value, PDFObjRef):
+                    break
+                objid = value.objid
+            cleared.update(chain)
+    return None
+
+
 def extract(data: bytes, *, max_pages: int, max_chars: int) -> dict:
     """``{"title", "pages"}`` of a PDF.
 
@@ -107,6 +125,9 @@ def extract(data: bytes, *, max_pages: int, max_chars: int) -> dict:
         raise Refused("the PDF is protected by a password; send a copy without one") from None
     except PDFEncryptionError as error:
         raise Refused(f"the PDF's encryption is not supported ({error})") from None
+    looping = _reference_loop(document)
+    if looping is not None:
+        raise Refused(f"the PDF is damaged: its object {looping} refers back to itself")
     pages = list(PDFPage.create_pages(document))
     if len(pages) > max_pages:
         raise Refused(f"the PDF has {len(pages):,} pages; the limit is {max_pages:,}")
@@ -123,30 +144,16 @@ def extract(data: bytes, *, max_pages: int, max_chars: int) -> dict:
     return {"title": _title(document), "pages": texts}
 
 
-def _limit(kind: int, value: int) -> None:
-    """Lower a resource limit of this process to ``value`` (or to the hard limit, if lower)."""
-    hard = resource.getrlimit(kind)[1]
-    value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-    resource.setrlimit(kind, (value, hard))
+def read(data: bytes, *, max_pages: int, max_chars: int) -> dict:
+    """``{"title", "text", "first_line", "pages"}`` of a PDF: ``extract()``, then ``article_text()``.
 
-
-def main(argv: list[str]) -> None:
-    max_pages, max_chars, memory, cpu = (int(value) for value in argv)
-    _limit(resource.RLIMIT_AS, memory)
-    _limit(resource.RLIMIT_CPU, cpu)
-    logging.disable(logging.CRITICAL)
-    warnings.simplefilter("ignore")
-    data = sys.stdin.buffer.read()
+    :raises Refused: as ``extract()`` does, and "damaged" for whatever else a broken file raises.
+    """
     try:
-        result = extract(data, max_pages=max_pages, max_chars=max_chars)
-    except Refused as error:
-        result = {"refused": str(error)}
-    except MemoryError:
-        result = {"refused": f"reading the PDF needs more than {memory // 2**20:,} MB of memory"}
+        found = extract(data, max_pages=max_pages, max_chars=max_chars)
+    except (Refused, MemoryError):
+        raise
     except Exception:  # pdfminer's PDFSyntaxError, PSEOF, and whatever a broken file raises
-        result = {"refused": "the PDF is damaged and cannot be read"}
-    sys.stdout.write(json.dumps(result))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
+        raise Refused("the PDF is damaged and cannot be read") from None
+    text, first_line = article_text(found["pages"])
+    return {"title": found["title"], "text": text, "first_line": first_line, "pages": len(found["pages"])}

@@ -10,7 +10,9 @@ programs do, row by row across both. ``Document.pages`` holds each page's text w
 and footer, so that an extraction can be scored against it.
 
 The bad ones: ``scanned()`` (a picture of text, no text layer), ``encrypted()``, ``truncated()``
-and ``bomb()`` (a page whose content stream inflates to gigabytes).
+and ``bomb()`` (a page whose content stream inflates to gigabytes); and, written object by object
+(``raw_pdf()``), ``letter_run()`` (a few hundred bytes printing one line of a hundred thousand
+letters) and ``looping()`` (an object whose reference leads back to itself).
 """
 
 import io
@@ -294,6 +296,64 @@ def truncated(document: Document) -> bytes:
     return document.data[: len(document.data) // 2]
 
 
+def raw_pdf(objects: list[bytes], *, trailer: bytes = b"") -> bytes:
+    """A PDF of these objects, numbered from 1 (the first is the catalog), with its xref table;
+    ``trailer``: more entries of the trailer (``b"/Info 6 0 R"``)."""
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R %s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer, xref)
+    return bytes(out)
+
+
+def _stream(data: bytes, entries: bytes = b"") -> bytes:
+    return b"<< /Length %d %s>>\nstream\n" % (len(data), entries) + data + b"\nendstream"
+
+
+def _one_page(
+    content: bytes, *, resources: bytes = b"<< /Font << /F1 5 0 R >> >>", kids: bytes = b"[3 0 R]",
+    more: tuple[bytes, ...] = (), trailer: bytes = b"",
+) -> bytes:
+    """A one-page PDF: catalog 1, pages 2, page 3, its content 4, Helvetica 5, then ``more``."""
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids %s /Count 1 >>" % kids,
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources %s /Contents 4 0 R >>" % resources,
+            content,
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            *more,
+        ],
+        trailer=trailer,
+    )
+
+
+def letter_run(letters: int = 100_000) -> bytes:
+    """A one-page PDF of a few hundred bytes that prints ``letters`` a's on one line (in a 1-point
+    font): a word no clean-up may take a time that grows with its square to read."""
+    content = zlib.compress(b"BT /F1 1 Tf 0 700 Td (" + b"a" * letters + b") Tj ET", 9)
+    return _one_page(_stream(content, b"/Filter /FlateDecode "))
+
+
+#: The ways ``looping()`` loops: an object that refers to itself (the document's title); two that
+#: refer to each other (the page's resources); a page tree listing itself among its kids.
+LOOPS = ["title", "resources", "kids"]
+
+
+def looping(kind: str) -> bytes:
+    """A one-page PDF ("Hello world.") of a few hundred bytes with a reference loop (``LOOPS``)."""
+    hello = _stream(b"BT /F1 12 Tf 72 720 Td (Hello world.) Tj ET")
+    if kind == "title":
+        return _one_page(hello, more=(b"<< /Title 7 0 R >>", b"7 0 R"), trailer=b"/Info 6 0 R")
+    if kind == "resources":
+        return _one_page(hello, resources=b"6 0 R", more=(b"7 0 R", b"6 0 R"))
+    return _one_page(hello, kids=b"[2 0 R 3 0 R]")
+
+
 def bomb(unpacked: int = 2**30) -> bytes:
     """A one-page PDF whose content stream is about 1 KB a megabyte and inflates to ``unpacked``
     bytes of zeros: a valid zlib stream made of one fully flushed deflate block of a megabyte of
@@ -304,18 +364,4 @@ def bomb(unpacked: int = 2**30) -> bytes:
     count = unpacked // megabyte
     checksum = ((count * megabyte) % 65521) << 16 | 1
     stream = b"\x78\x9c" + block * count + b"\x03\x00" + checksum.to_bytes(4, "big")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
-    ]
-    out, offsets = bytearray(b"%PDF-1.7\n"), []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return _one_page(_stream(stream, b"/Filter /FlateDecode "))

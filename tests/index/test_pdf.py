@@ -20,6 +20,8 @@ from tests.pdf_documents import (
     BUDGET_TABLE,
     bomb,
     encrypted,
+    letter_run,
+    looping,
     report,
     sample_sections,
     scanned,
@@ -177,6 +179,55 @@ def test_a_pdf_that_takes_too_long_is_stopped(tmp_path, store, capfd, monkeypatc
     long = typeset(sample_sections() * 4, title="Everything, four times", columns=2, separate_words=True)
     monkeypatch.setattr(pdf, "WORKER_SECONDS", 1)
     assert refused(long.data, tmp_path, store, capfd) == "reading the PDF took more than 1 s of CPU time"
+
+
+@pytest.mark.parametrize("kind, number", [("title", 7), ("resources", 6)])
+def test_a_pdf_whose_object_refers_back_to_itself_is_refused_before_it_is_read(
+    kind, number, tmp_path, store, capfd, monkeypatch
+):
+    """pdfminer follows such a reference for ever: a 700-byte file used the reader's whole CPU time."""
+    monkeypatch.setattr(pdf, "WORKER_SECONDS", 5)  # were the loop followed, this would say so
+    assert refused(looping(kind), tmp_path, store, capfd) == (
+        f"the PDF is damaged: its object {number} refers back to itself"
+    )
+
+
+def test_a_page_tree_listing_itself_among_its_kids_is_read_once(monkeypatch):
+    monkeypatch.setattr(pdf, "WORKER_SECONDS", 5)
+    read = read_pdf(looping("kids"))
+    assert read.pages == 1 and read.text == f"Hello world.{PAGE_BREAK}"
+
+
+def test_a_long_run_of_letters_is_cleaned_up_in_the_capped_worker(monkeypatch):
+    """718 bytes printing 100,000 letters on one line: the clean-up's hyphenation search, in the
+    bot's own process, took a time growing with the square of the run (40,000 letters: 11 s)."""
+
+    def not_here(pages):
+        raise AssertionError("the clean-up ran in the calling process, outside the worker's limits")
+
+    monkeypatch.setattr(pdf, "article_text", not_here)
+    monkeypatch.setattr(pdf, "WORKER_SECONDS", 10)  # reading it takes about 1 s: the clean-up adds little
+    read = read_pdf(letter_run(100_000))
+    assert read.text == "a" * 100_000 + PAGE_BREAK
+
+
+@pytest.mark.parametrize("line", ["a-", "a", "Word-", "ab cd"])
+def test_joining_lines_into_paragraphs_reads_a_bounded_end_of_each(line, monkeypatch):
+    """Each joined line searched the whole paragraph so far for a broken word."""
+    lines = 100_000
+    searched = [0]
+    hyphenated_end = pdf._HYPHENATED_END
+
+    class CountingPattern:
+        def search(self, string):
+            searched[0] += len(string)
+            assert searched[0] <= 2 * (pdf.BROKEN_WORD_CHARS + 1) * lines, "the paragraph is read over and over"
+            return hyphenated_end.search(string)
+
+    monkeypatch.setattr(pdf, "_HYPHENATED_END", CountingPattern())
+    text, first_line = pdf.article_text([f"{line}\n" * lines])
+    assert first_line == line
+    assert sum(ch.isalpha() for ch in text) == sum(ch.isalpha() for ch in line) * lines  # every letter kept
 
 
 def test_a_folder_import_adds_its_pdfs_and_reports_the_bad_one(printed, tmp_path, store):
