@@ -1,4 +1,5 @@
-"""Telegram admin commands (/add, /remove, /list, /stats) and the article list's page buttons.
+"""Telegram admin commands (/add, /remove, /list, /stats), the article list's page buttons, and the
+daily JobQueue job that forgets the questions older than ``QABOT_QUESTION_LOG_DAYS``.
 
 ``bot/app.py`` wires them beside the public handlers of ``bot/handlers.py``, whose helpers they
 share. Each one checks the sender against ``QABOT_ADMIN_IDS`` on every update, in every kind of
@@ -10,12 +11,15 @@ import asyncio
 import dataclasses
 import logging
 import re
+import sqlite3
 import textwrap
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
+from telegram.ext import Application
 
 from bot.formatting import article_line, plural, stats_as_text, text_as_html
 from bot.handlers import ADD_USAGE, BotContext, _admin_or_refuse, _after_command, _answer_press, _reply, _typing
@@ -37,6 +41,9 @@ log = logging.getLogger(__name__)
 
 #: Articles per page of /list.
 LIST_PAGE = 10
+#: The name of the daily job that forgets old questions, and the seconds before its first run.
+QUESTION_LOG_JOB = "question log"
+FIRST_FORGETTING_AFTER = 60.0
 
 
 def _list_page(store: Store, offset: int) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -228,3 +235,25 @@ async def list_page(update: Update, context: BotContext) -> None:
     except BadRequest as error:  # pressed twice: the page is already shown
         if "not modified" not in str(error).lower():
             raise
+
+
+# --- the question log ----------------------------------------------------------------------------
+
+
+async def forget_old_questions(context: BotContext) -> None:
+    """The daily job: deletes the questions asked more than ``QABOT_QUESTION_LOG_DAYS`` ago, with their votes."""
+    before = datetime.now(UTC) - timedelta(days=context.settings.question_log_days)
+    try:
+        forgotten = await asyncio.to_thread(context.store.forget_questions, before=before)
+    except sqlite3.OperationalError as error:  # a locked or full database: tomorrow's run tries again
+        log.warning("could not forget the old questions: %s", error)
+        return
+    log.info("forgot %s questions asked before %s", forgotten, before.date())
+
+
+def schedule_forgetting(application: Application) -> None:
+    """Have the JobQueue forget old questions once a day (never when ``QABOT_QUESTION_LOG_DAYS`` is 0)."""
+    if application.bot_data["settings"].question_log_days:
+        application.job_queue.run_repeating(
+            forget_old_questions, interval=timedelta(days=1), first=FIRST_FORGETTING_AFTER, name=QUESTION_LOG_JOB
+        )

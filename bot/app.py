@@ -214,6 +214,7 @@ def build_application(settings: Settings, store: Store, reader, encoder=None) ->
     application.add_handler(CommandHandler("feeds", feed_commands.feeds_command, filters=typed))
     application.add_handler(CommandHandler("unfollow", feed_commands.unfollow, filters=typed))
     feed_commands.schedule_checks(application)  # the JobQueue checks the feeds every QABOT_FEED_INTERVAL_MINUTES
+    admin_commands.schedule_forgetting(application)  # and forgets questions older than QABOT_QUESTION_LOG_DAYS
     # buttons: an answer's carry a kind and the question's key, looked up in the store; the list's
     # an offset; any other data or none (an older version's buttons, forged data) no longer works
     application.add_handler(_ButtonHandler(handlers.sources, pattern=rf"^src:{QUESTION_KEY}$"))

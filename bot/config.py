@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     inline: bool = Field(True, alias="QABOT_INLINE")
     #: minutes between the running bot's checks of the followed feeds; 0: none (cron runs qabot update-feeds)
     feed_interval_minutes: float = Field(30, ge=0, alias="QABOT_FEED_INTERVAL_MINUTES")
+    #: days the questions asked (and their answers, for the buttons) are kept; 0: forever
+    question_log_days: int = Field(90, ge=0, alias="QABOT_QUESTION_LOG_DAYS")
 
     def reader_options(self) -> dict:
         """Keyword arguments for ``retrieval.loading.load_reader`` besides the model."""

@@ -4,7 +4,8 @@ One SQLite file managed with sqlite-utils, in WAL mode. Adding or removing an ar
 transaction covering the article row, its chunk rows and their BM25 index entries (``index.bm25``),
 so the collection is never half-updated, even if the process is killed mid-way.
 The schema is created and migrated on open; ``PRAGMA user_version`` records its version.
-The questions people ask and their 👍/👎 feedback are kept beside the articles (schema 2).
+The questions people ask and their 👍/👎 feedback are kept beside the articles (schema 2), until
+``forget_questions`` deletes the old ones.
 Chunk embeddings, computed outside ``index/`` and stored as bytes, are deleted with their chunk
 (schema 3). Schema 4 replaced the FTS5 table of schema 1 with ``index.bm25``'s postings.
 Schema 6 keeps the followed news feeds and what became of each of their entries (``index.feeds``).
@@ -790,6 +791,17 @@ class Store:
             "votes_down": down,
             "latest_unanswered": [question for (question,) in latest],
         }
+
+    def forget_questions(self, *, before: datetime) -> int:
+        """Delete the questions asked before ``before``, with their votes; returns how many.
+
+        Their answers' buttons then say the answer is gone, as for any unknown key.
+        """
+        cutoff = before.astimezone(UTC).isoformat(timespec="seconds")
+        old = "SELECT id FROM questions WHERE asked_at < ?"
+        with self.transaction():
+            self.db.execute(f"DELETE FROM feedback WHERE question_id IN ({old})", [cutoff])
+            return self.db.execute("DELETE FROM questions WHERE asked_at < ?", [cutoff]).rowcount
 
     def chunks_without_embedding(self, model: str, *, limit: int = 256) -> list[StoredChunk]:
         """Chunks that have no stored embedding by ``model`` yet, oldest first (schema 3).

@@ -181,3 +181,24 @@ def test_cli_ids_in_other_digits_are_usage_errors(cli_env, command, text):
     result = cli_env(command, text)
     assert result.exit_code == 2
     assert f"{text!r} is not an id (a number such as 12)" in result.stderr
+
+
+# --- G: the question log ------------------------------------------------------------------------
+
+
+async def test_questions_older_than_the_log_days_are_forgotten_once_a_day(server, sample_store, reader, db_path):
+    settings = bot_settings(server, db_path, QABOT_QUESTION_LOG_DAYS=30)
+    application = build_application(settings, sample_store, reader)
+    async with serving(application):
+        await replies(server, USER, lambda: server.inject_message(PRIVATE_QUESTION))
+        await replies(server, USER, lambda: server.inject_message(GROUP_QUESTION))
+        with sample_store.transaction():
+            sample_store.db.execute(
+                "UPDATE questions SET asked_at = '2020-01-01T00:00:00+00:00' WHERE question = ?", [PRIVATE_QUESTION]
+            )
+        (job,) = [j for j in application.job_queue.jobs() if j.name == "question log"]
+        assert job.job.trigger.interval_length == 24 * 3600
+        await job.run(application)
+        (stats,) = await replies(server, ADMIN, lambda: server.inject_command("stats", user_id=ADMIN))
+    shown = rendered(stats).text
+    assert "Questions asked: 1" in shown and GROUP_QUESTION in shown and "Quillon" not in shown

@@ -4,6 +4,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from index.store import (
     ArticleNotFound,
     DuplicateArticle,
     InvalidArticle,
+    QuestionNotFound,
     Store,
 )
 from tests.conftest import ROOT
@@ -444,6 +446,28 @@ def test_verify_names_each_kind_of_damage(store):
     assert "chunks that do not exist" in problems
     assert "document frequency" in problems
     assert "without chunks" in problems
+
+
+def asked_long_ago(store: Store, question_id: int) -> None:
+    with store.transaction():
+        store.db.execute("UPDATE questions SET asked_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", [question_id])
+
+
+def test_old_questions_are_forgotten_with_their_votes_and_the_recent_ones_kept(store):
+    old = store.record_question("Who opened the old bridge?", answered=False, chat_id=5, answer_json="{}")
+    recent = store.record_question("Who opened the tram line?", answered=False, chat_id=5)
+    store.record_feedback(old.id, 7, 1)
+    store.record_feedback(recent.id, 7, -1)
+    asked_long_ago(store, old.id)
+
+    assert store.forget_questions(before=datetime(2021, 1, 1, tzinfo=UTC)) == 1
+    stats = store.stats()
+    assert (stats["questions"], stats["votes_up"], stats["votes_down"]) == (1, 0, 1)
+    assert stats["latest_unanswered"] == ["Who opened the tram line?"]
+    with pytest.raises(QuestionNotFound):
+        store.question(old.id)
+    assert store.question(recent.id).question == "Who opened the tram line?"
+    assert store.forget_questions(before=datetime(2021, 1, 1, tzinfo=UTC)) == 0
 
 
 def test_the_stats_of_one_chat_count_its_questions_and_votes_only(store):
