@@ -11,7 +11,6 @@ import sqlite3
 from pathlib import Path
 
 import click
-from pydantic import ValidationError
 
 from bot import cli_collection, cli_feeds
 from bot.cli_context import (
@@ -25,14 +24,24 @@ from bot.cli_context import (
     settings_of,
     store_of,
 )
-from bot.config import Settings
+from bot.config import InvalidSetting, Settings
 from index.bm25 import EmptyIndex
 from index.store import SchemaTooNew, Store
 from retrieval.answer import DEFAULT_ANSWERS, answer
 from retrieval.search import DEFAULT_K, search
 
 
-@click.group()
+class _Qabot(click.Group):
+    """The ``qabot`` group: a command that reads a setting ``Settings.load`` refused ends with its one line."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except InvalidSetting as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=_Qabot)
 @click.option(
     "--db",
     type=click.Path(dir_okay=False),
@@ -42,13 +51,7 @@ from retrieval.search import DEFAULT_K, search
 @click.pass_context
 def cli(ctx: click.Context, db: str | None) -> None:
     """Answer questions from a collection of articles, in Telegram or in the terminal."""
-    try:
-        settings = Settings()
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}={e['input']!r}: {e['msg']}" for e in error.errors()
-        )
-        raise click.ClickException(f"invalid setting {problems} (see .env.example)") from None
+    settings = Settings.load()  # a variable with a bad value stops only the commands that read it
     if db:
         settings = settings.model_copy(update={"db": db})
     ctx.obj = {"settings": settings}
@@ -123,6 +126,7 @@ MALFORMED_TOKEN = (
 def run(ctx) -> None:
     """Run the Telegram bot (polling, or a webhook when QABOT_WEBHOOK_URL is set)."""
     settings = settings_of(ctx)
+    settings.check()  # the bot reads them all
     if not settings.telegram_token:
         click.echo(NO_TOKEN, err=True)
         ctx.exit(2)

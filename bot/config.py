@@ -1,16 +1,27 @@
 """Settings: every knob of qabot, read from the environment or a ``.env`` file (pydantic-settings).
 
 The CLI, the console and the Telegram bot all read one ``Settings``; ``--db`` overrides ``QABOT_DB``.
-Every variable is listed, with its default, in README.md and .env.example.
+Every variable is listed, with its default, in README.md and .env.example. ``Settings.load`` keeps
+going past a variable whose value cannot be used: reading that setting raises ``InvalidSetting``
+(one line naming the variable, its value and what it must be), so only the commands that need it
+refuse to run.
 """
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.ids import NotAnId, parse_id
+
 DEFAULT_QA_MODEL = "builtin"
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class InvalidSetting(Exception):
+    """A setting's value cannot be used (the message names the variable, its value and what it must be)."""
 
 
 class Settings(BaseSettings):
@@ -43,6 +54,45 @@ class Settings(BaseSettings):
     #: days the questions asked (and their answers, for the buttons) are kept; 0: forever
     question_log_days: int = Field(90, ge=0, alias="QABOT_QUESTION_LOG_DAYS")
 
+    #: field name → why its variable's value was refused (``load``); reading the field raises
+    _refused: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def load(cls, **values) -> "Settings":
+        """The settings, each variable whose value cannot be used left at its default and refused.
+
+        Reading a refused setting raises ``InvalidSetting``; ``check()`` raises it for them all.
+
+        :param values: settings given by their variable's name, over the environment's.
+        """
+        try:
+            return cls(**values)
+        except ValidationError as error:
+            refused = _reasons(error)
+        names = {field.alias: name for name, field in cls.model_fields.items()}
+        if not refused.keys() <= names.keys():  # not about one variable: nothing can be kept
+            raise InvalidSetting(_invalid(refused.values())) from None
+        kept = {key: value for key, value in values.items() if key not in refused}
+        defaults = {names[alias]: cls.model_fields[names[alias]].get_default() for alias in refused}
+        settings = cls(**kept, **defaults)
+        for alias in refused:
+            del settings.__dict__[names[alias]]  # so that reading it goes to __getattr__
+        settings._refused = {names[alias]: reason for alias, reason in refused.items()}
+        return settings
+
+    def __getattr__(self, name: str):
+        if name in type(self).model_fields:  # a setting ``load`` refused
+            raise InvalidSetting(_invalid([self._refused[name]]))
+        return super().__getattr__(name)
+
+    def check(self) -> None:
+        """Refuse every setting ``load`` refused at once (``qabot run`` needs them all).
+
+        :raises InvalidSetting: naming each refused variable.
+        """
+        if self._refused:
+            raise InvalidSetting(_invalid(self._refused.values()))
+
     def reader_options(self) -> dict:
         """Keyword arguments for ``retrieval.loading.load_reader`` besides the model."""
         return {
@@ -58,7 +108,39 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             parts = [p for p in value.replace(";", ",").replace(" ", ",").split(",") if p]
             try:
-                return frozenset(int(p) for p in parts)
-            except ValueError:
-                raise ValueError("QABOT_ADMIN_IDS must be Telegram user ids (numbers) separated by commas") from None
+                ids = frozenset(map(parse_id, parts))
+            except NotAnId:
+                ids = None
+            if ids is None or None in ids:  # not a number, or beyond any id
+                raise ValueError("expected Telegram user ids (numbers) separated by commas")
+            return ids
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        """A logging level's name, in any case."""
+        if value.upper() not in _LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(level.lower() for level in _LOG_LEVELS)}")
+        return value.upper()
+
+
+def _reasons(error: ValidationError) -> dict[str, str]:
+    """Each refused variable's name → ``NAME='value': what it must be``."""
+    reasons = {}
+    for problem in error.errors():
+        name = ".".join(map(str, problem["loc"])) or "settings"
+        what = re.sub(r"^(Value error, |Input should be )", "", problem["msg"])
+        if problem["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+            what = f"a number {what}"
+        if problem["type"] != "value_error":
+            what = f"expected {what}"
+        reasons.setdefault(name, f"{name}={problem['input']!r}: {what}")
+    return reasons
+
+
+def _invalid(reasons) -> str:
+    """The one line that refuses settings."""
+    reasons = list(reasons)
+    return f"invalid setting{'s' if len(reasons) > 1 else ''} {'; '.join(reasons)} (see .env.example)"
+

@@ -110,6 +110,29 @@ def cli_env(monkeypatch, tmp_path, db_path):
     return lambda *args, **env: CliRunner().invoke(cli, ["--db", str(db_path), *args], env=env)
 
 
+def test_a_bad_admin_list_stops_only_qabot_run_naming_the_variable(cli_env):
+    bad = {"QABOT_ADMIN_IDS": "alice", "TELEGRAM_BOT_TOKEN": TOKEN}
+    for args in (["list"], ["search", "tram"], ["ask", "Who drove the first tram?"], ["show", "1"]):
+        result = cli_env(*args, **bad)
+        assert result.exit_code == 0, (args, result.output)
+    result = cli_env("run", **bad)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: invalid setting QABOT_ADMIN_IDS='alice': expected Telegram user ids (numbers) "
+        "separated by commas (see .env.example)"
+    )
+
+
+def test_a_bad_reader_setting_stops_the_commands_that_read(cli_env):
+    bad = {"QABOT_QUANTIZE": "int4"}
+    assert cli_env("list", **bad).exit_code == 0
+    result = cli_env("ask", "Who drove the first tram?", **bad)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip() == (
+        "Error: invalid setting QABOT_QUANTIZE='int4': expected 'none' or 'int8' (see .env.example)"
+    )
+
+
 # --- C: /stats --------------------------------------------------------------------------------
 
 PRIVATE_QUESTION = "What is the secret budget of the Quillon zeppelin club?"
