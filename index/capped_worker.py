@@ -5,9 +5,9 @@ command line or a feed check, or take it down.
 ``run()`` hands the input to a *zygote*: a Python process, started the first time one is needed,
 that imports each task's module once and then forks a fresh child for every input. The child lowers
 its limits, calls the task and writes back its answer as JSON; the zygote, single-threaded, reads it
-and the child's exit status and passes them on. A fork costs milliseconds where a new interpreter
-importing trafilatura costs a third of a second. Idle zygotes are kept for the next call
-(``MAX_IDLE``), and a call that finds none idle starts one, so calls from several threads run at once.
+and the child's exit status and passes them on: a fork is far cheaper than a new interpreter
+importing trafilatura or pdfminer. Idle zygotes are kept for the next call (``MAX_IDLE``), and a
+call that finds none idle starts one, so calls from several threads run at once.
 
 A task raises ``Refused`` with a one-line reason for the user. Running out of memory, CPU time or
 wall time reaches the caller as ``Refused`` with a one-line reason too; any other failure is logged
@@ -55,8 +55,8 @@ def run(
     data: bytes | str,
     *,
     what: str,
-    memory_bytes: int = MEMORY_BYTES,
-    cpu_seconds: int = CPU_SECONDS,
+    memory_bytes: int | None = None,
+    cpu_seconds: int | None = None,
     fields: list[str] | None = None,
     **arguments,
 ):
@@ -65,23 +65,26 @@ def run(
     :param task: ``"module:function"``; the function returns a JSON value, or an object whose
         ``fields`` are sent back as a dict (None stays None).
     :param what: the input in words, for the reasons ("the PDF": "reading the PDF took ...").
-    :param memory_bytes: the child's address space limit.
-    :param cpu_seconds: the child's CPU time limit; its wall time limit is ``wall_seconds()`` of it.
+    :param memory_bytes: the child's address space limit (None: ``MEMORY_BYTES``).
+    :param cpu_seconds: the child's CPU time limit (None: ``CPU_SECONDS``); its wall time limit is
+        ``wall_seconds()`` of it.
     :param fields: the attributes of the task's answer to send back, or None for the answer itself.
     :raises Refused: the task refused the input, or the child ran out of memory or time, or failed.
     """
+    memory_bytes = memory_bytes or MEMORY_BYTES
+    cpu_seconds = cpu_seconds or CPU_SECONDS
     request = {
         "task": task, "arguments": arguments, "fields": fields, "text": isinstance(data, str),
         "memory": memory_bytes, "cpu": cpu_seconds, "wall": wall_seconds(cpu_seconds),
     }
-    body = data.encode() if isinstance(data, str) else data
+    body = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     zygote = _borrow()
     try:
         _send(zygote.stdin.fileno(), json.dumps(request).encode(), body)
         answer = json.loads(_receive(zygote.stdout.fileno(), wall_seconds(cpu_seconds) + 10))
     except (OSError, ValueError, TimeoutError) as error:
         zygote.kill()
-        zygote.wait()
+        _close(zygote)
         log.warning("the worker for %s stopped: %s", task, error or type(error).__name__)
         raise Refused(f"{what} could not be read (the reader stopped; see the log)") from None
     _give_back(zygote)
@@ -109,6 +112,7 @@ def _borrow() -> subprocess.Popen:
             zygote = _idle.pop()
             if zygote.poll() is None:
                 return zygote
+            _close(zygote)
     path = os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
     # one thread in the zygote, so that forking it is safe: no BLAS or OpenMP thread pools
     threads = {name: "1" for name in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]}
@@ -220,7 +224,7 @@ def _child(task, request: dict, data: bytes, writer: int, *, closing: list[int])
     _limit(resource.RLIMIT_CORE, 0)  # running out of CPU time dumps no core
     signal.alarm(request["wall"])
     try:
-        found = task(data.decode() if request["text"] else data, **request["arguments"])
+        found = task(data.decode("utf-8", "surrogatepass") if request["text"] else data, **request["arguments"])
         if request["fields"] is not None and found is not None:
             found = {field: getattr(found, field) for field in request["fields"]}
         answer = {"answer": found}

@@ -22,9 +22,9 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import trafilatura
 import yaml
 
+from index import capped_worker
 from index.fetch import FetchError, PrivateAddress, fetch
 from index.pdf import MAX_PDF_BYTES, PdfRefused, read_pdf
 from index.safe_yaml import SafeYamlLoader, problem
@@ -181,28 +181,36 @@ def _front_matter(raw: str) -> tuple[dict[str, str | None], str]:
 
 
 def from_html(html: bytes | str, *, url: str | None = None) -> Draft:
-    """An HTML page: title, date, site name and main text extracted with trafilatura."""
+    """An HTML page: title, date, site name and main text extracted with trafilatura, in a capped
+    worker process (``index.capped_worker``): on some markup trafilatura's work grows with the
+    square of the page."""
     # favor_precision: without it, a page with no article (only a menu, or "enable JavaScript")
     # comes back as that menu text instead of nothing
-    document = trafilatura.bare_extraction(
-        html,
-        url=url,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        favor_precision=True,
-    )
-    text = (document.text or "").strip() if document else ""
+    try:
+        document = capped_worker.run(
+            "trafilatura:bare_extraction",
+            html,
+            what="the page",
+            fields=["text", "title", "sitename", "date"],
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            favor_precision=True,
+        )
+    except capped_worker.Refused as error:
+        raise IngestError(str(error)) from None
+    text = (document["text"] or "").strip() if document else ""
     if not text:
         raise IngestError("no article text could be found in this page")
-    title = (document.title or "").strip()
+    title = (document["title"] or "").strip()
     lines = text.split("\n")
     if title and lines[0].strip() == title and len(lines) > 1:
         text = "\n".join(lines[1:]).strip()  # the headline repeated as the first line
     if not title:
         title = lines[0][:120]
-    site = document.sitename or (urlsplit(url).hostname if url else None)
-    return Draft(title=title, text=text, url=url, site=site, published=document.date)
+    site = document["sitename"] or (urlsplit(url).hostname if url else None)
+    return Draft(title=title, text=text, url=url, site=site, published=document["date"])
 
 
 def max_file_bytes(suffix: str) -> int:
