@@ -11,6 +11,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
+import httpx
 from telegram import BotCommandScopeChat, LinkPreviewOptions, Message, MessageEntity, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
@@ -39,28 +40,37 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY, Update.CHOSEN_INLINE_RESULT]
 #: A document whose caption is the /add command (with or without @botname, and a title after it).
 ADD_CAPTION = r"(?i)^/add(@\w+)?(\s|$)"
+#: Where the Bot API lives unless QABOT_TELEGRAM_BASE_URL says otherwise (PTB's default).
+TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+REJECTED_TOKEN = "Telegram rejected the token in TELEGRAM_BOT_TOKEN; check it with @BotFather"
 
 
 class WebhookServerError(RuntimeError):
     """The webhook server could not listen on its port."""
 
 
-class _HideToken(logging.Filter):
-    """Replace the bot token in log lines and tracebacks (PTB and httpx may print URLs with it)."""
+class BotAPIUnusable(RuntimeError):
+    """The Bot API cannot serve the bot: unreachable, not a Bot API, or the token refused."""
 
-    def __init__(self, token: str):
+
+class _HideToken(logging.Filter):
+    """Hide the bot token in every log line and traceback (``Settings.without_token``): PTB, httpx
+    and the Bot API's own answers may quote a URL or a body with it."""
+
+    def __init__(self, settings: Settings):
         super().__init__()
-        self.token = token
+        self.hide = settings.without_token
 
     def filter(self, record: logging.LogRecord) -> bool:
-        hidden = "<TELEGRAM_BOT_TOKEN>"
         message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, hidden), ()
+        if self.hide(message) != message:
+            record.msg, record.args = self.hide(message), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = record.exc_text.replace(self.token, hidden)
+            record.exc_text = self.hide(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.hide(record.stack_info)
         return True
 
 
@@ -242,6 +252,44 @@ def webhook_secret(token: str) -> str:
     return hashlib.sha256(f"qabot-webhook:{token}".encode()).hexdigest()
 
 
+def bot_api_address(settings: Settings) -> str:
+    """The Bot API's address as messages name it (the base URL without its ``/bot``)."""
+    return (settings.telegram_base_url or TELEGRAM_BASE_URL).removesuffix("/bot")
+
+
+def check_bot_api(settings: Settings) -> None:
+    """Ask the Bot API who the bot is (``getMe``) before anything loads, to name what is wrong.
+
+    :raises BotAPIUnusable: the address cannot be reached, does not answer as a Bot API, or the
+        Bot API rejects the token; the reason is one line, without the token.
+    """
+    address = bot_api_address(settings)
+    base = settings.telegram_base_url or TELEGRAM_BASE_URL
+    try:
+        response = httpx.post(f"{base}{settings.telegram_token}/getMe", timeout=delivery.READ_TIMEOUT)
+    except httpx.HTTPError as error:
+        reason = settings.without_token(str(error)) or type(error).__name__
+        raise BotAPIUnusable(f"cannot reach the Telegram Bot API at {address}: {reason}") from None
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
+        raise BotAPIUnusable(
+            f"{address} does not answer as a Telegram Bot API (HTTP {response.status_code}); "
+            "check QABOT_TELEGRAM_BASE_URL"
+        )
+    if answer["ok"]:
+        return
+    if response.status_code == 401:
+        raise BotAPIUnusable(REJECTED_TOKEN)
+    said = settings.without_token(str(answer.get("description") or ""))
+    raise BotAPIUnusable(
+        f"the Bot API at {address} answered getMe with {response.status_code} {said}".rstrip()
+        + "; check QABOT_TELEGRAM_BASE_URL and TELEGRAM_BOT_TOKEN"
+    )
+
+
 def run(settings: Settings) -> None:
     """Serve the bot until SIGINT or SIGTERM: long polling, or a webhook if QABOT_WEBHOOK_URL is set.
 
@@ -249,6 +297,7 @@ def run(settings: Settings) -> None:
     is stored and confirmed), the worker threads finish, and then the collection is closed.
 
     :raises ValueError: no token in the settings.
+    :raises BotAPIUnusable: the Bot API cannot serve the bot (``check_bot_api``).
     :raises WebhookServerError: the webhook server cannot listen on QABOT_WEBHOOK_PORT.
     :raises index.store.SchemaTooNew: the collection was written by a newer qabot.
     """
@@ -260,11 +309,13 @@ def run(settings: Settings) -> None:
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level.upper()
     )
+    logging.captureWarnings(True)  # libraries' warnings go through the handlers, and their filters
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request, each URL with the token
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # the JobQueue's own notes on each job
-    for handler in logging.getLogger().handlers:
+    for handler in logging.getLogger().handlers:  # every logger's records end here, the libraries' too
         handler.addFilter(_OneLineErrors())
-        handler.addFilter(_HideToken(settings.telegram_token))
+        handler.addFilter(_HideToken(settings))
+    check_bot_api(settings)
     store = Store(settings.db)
     try:
         reader = load_reader(settings.qa_model, **settings.reader_options())

@@ -32,13 +32,19 @@ from retrieval.search import DEFAULT_K, search
 
 
 class _Qabot(click.Group):
-    """The ``qabot`` group: a command that reads a setting ``Settings.load`` refused ends with its one line."""
+    """The ``qabot`` group: a command that reads a setting ``Settings.load`` refused ends with its one
+    line, and no error message shows the bot token."""
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
-        except InvalidSetting as error:
-            raise click.ClickException(str(error)) from None
+            try:
+                return super().invoke(ctx)
+            except InvalidSetting as error:
+                raise click.ClickException(str(error)) from None
+        except click.ClickException as error:  # no message shows the bot token, whatever quoted it
+            if ctx.obj:
+                error.message = settings_of(ctx).without_token(error.message)
+            raise
 
 
 @click.group(cls=_Qabot)
@@ -133,21 +139,26 @@ def run(ctx) -> None:
     if not BOT_TOKEN.fullmatch(settings.telegram_token):
         click.echo(MALFORMED_TOKEN, err=True)
         ctx.exit(2)
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import InvalidToken, TelegramError
 
-    from bot.app import WebhookServerError
+    from bot.app import REJECTED_TOKEN, BotAPIUnusable, WebhookServerError, bot_api_address
     from bot.app import run as run_bot
+    from bot.delivery import unreachable
 
     try:
         run_bot(settings)
     except (sqlite3.DatabaseError, SchemaTooNew) as error:
         raise click.ClickException(f"cannot open the collection {settings.db}: {error}") from None
-    except InvalidToken:
-        raise click.ClickException("Telegram rejected the token in TELEGRAM_BOT_TOKEN; check it with @BotFather") from None
-    except NetworkError as error:
-        raise click.ClickException(f"cannot reach the Telegram Bot API: {error}") from None
-    except WebhookServerError as error:
+    except (BotAPIUnusable, WebhookServerError) as error:
         raise click.ClickException(str(error)) from None
+    except InvalidToken:  # revoked after check_bot_api's getMe
+        raise click.ClickException(REJECTED_TOKEN) from None
+    except TelegramError as error:  # while starting: deleteWebhook, setWebhook
+        address = bot_api_address(settings)
+        failed = f"cannot reach the Telegram Bot API at {address}" if unreachable(error) else (
+            f"the Telegram Bot API at {address} refused"
+        )
+        raise click.ClickException(f"{failed}: {error}") from None
 
 
 @cli.command()

@@ -10,6 +10,7 @@ refuse to run.
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -17,6 +18,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.ids import NotAnId, parse_id
 
 DEFAULT_QA_MODEL = "builtin"
+#: What stands for the bot token in any text that leaves the process (logs, error messages).
+HIDDEN_TOKEN = "<TELEGRAM_BOT_TOKEN>"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -36,6 +39,7 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(False, alias="QABOT_ALLOW_PRIVATE_URLS")
     telegram_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(frozenset(), alias="QABOT_ADMIN_IDS")
+    #: where the Bot API lives, always ending in ``/bot`` (python-telegram-bot appends the token)
     telegram_base_url: str | None = Field(None, alias="QABOT_TELEGRAM_BASE_URL")
     telegram_base_file_url: str | None = Field(None, alias="QABOT_TELEGRAM_BASE_FILE_URL")
     webhook_url: str | None = Field(None, alias="QABOT_WEBHOOK_URL")
@@ -101,6 +105,18 @@ class Settings(BaseSettings):
             "no_answer_threshold": self.no_answer_threshold,
         }
 
+    def without_token(self, text: str) -> str:
+        """``text`` with the bot token replaced by ``HIDDEN_TOKEN``: whole, URL-quoted, or its secret
+        part, in any case (python-telegram-bot lower-cases the rest of a message it capitalises)."""
+        token = self.telegram_token
+        if not token:
+            return text
+        secret = token.partition(":")[2]
+        for shown in (token, quote(token, safe=""), secret):
+            if len(shown) >= 8:  # (a secret part too short to be one would hide common words)
+                text = re.sub(re.escape(shown), HIDDEN_TOKEN, text, flags=re.IGNORECASE)
+        return text
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value):
@@ -115,6 +131,25 @@ class Settings(BaseSettings):
                 raise ValueError("expected Telegram user ids (numbers) separated by commas")
             return ids
         return value
+
+    @field_validator("telegram_base_url", "telegram_base_file_url")
+    @classmethod
+    def _bot_api_url(cls, value: str | None, info) -> str | None:
+        """``http://host:8081``, ``http://host:8081/`` and ``http://host:8081/bot`` → ``http://host:8081/bot``
+        (``/file/bot`` for the file URL of a bare address)."""
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value.strip())
+            parts.port  # noqa: B018 (raises for a port that is not a number)
+        except ValueError:  # "http://[::1", "http://host:80x"
+            parts = None
+        if not parts or parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.query:
+            raise ValueError("expected the http(s) address of a Bot API server, such as http://127.0.0.1:8081")
+        path = re.sub(r"(/bot)?/*$", "", parts.path)
+        if not path and info.field_name == "telegram_base_file_url":
+            path = "/file"
+        return urlunsplit((parts.scheme.lower(), parts.netloc, path + "/bot", "", ""))
 
     @field_validator("log_level")
     @classmethod

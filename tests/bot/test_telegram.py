@@ -639,5 +639,5 @@ def test_qabot_run_with_a_rejected_token_says_so_in_one_line_without_showing_it(
     assert done.stderr.strip().splitlines()[-1] == (
         "Error: Telegram rejected the token in TELEGRAM_BOT_TOKEN; check it with @BotFather"
     )
-    assert "WRONG-token" not in done.stderr and "<TELEGRAM_BOT_TOKEN>" in done.stderr  # PTB's own log line
-    assert "Traceback" not in done.stderr and "  File " not in done.stderr  # its traceback is one line
+    assert "WRONG-token" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1  # asked before anything loads: no log, no traceback

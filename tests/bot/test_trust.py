@@ -90,12 +90,85 @@ def run_once(tmp_path, token: str = TOKEN, **env: str) -> tuple[int, str]:
 def refused_in_one_line(code: int, output: str, token: str) -> str:
     """The last line ``qabot run`` wrote, after checking it failed and kept the token to itself."""
     assert code == 1, output
-    assert token.partition(":")[2] not in output, output
+    assert token.partition(":")[2].lower() not in output.lower(), output
     assert "Traceback" not in output.splitlines()[-1]
     return output.strip().splitlines()[-1]
 
 
-# --- the CLI on the sample collection ---------------------------------------------------------
+# --- A: the token ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/bot/"])
+def test_the_bot_api_address_may_leave_out_bot_or_end_in_a_slash(server, tmp_path, suffix):
+    with qabot_run(server, tmp_path / "q.db", tmp_path, QABOT_TELEGRAM_BASE_URL=server.url + suffix) as run:
+        (reply,) = replies_now(server, lambda: server.inject_command("start"))
+        assert "I answer questions" in reply["text"]
+        assert run.stop() == 0
+    assert server.token.partition(":")[2] not in run.log
+
+
+def replies_now(server, inject, timeout: float = 20) -> list[dict]:
+    """``replies`` for a bot in another process (no event loop of ours to wait in)."""
+    before, mark = len(server.sent_messages(USER)), server.mark()
+    inject()
+    server.wait_for("sendMessage", timeout=timeout, ok=True, since=mark)
+    return server.sent_messages(USER)[before:]
+
+
+def test_an_address_that_is_not_http_is_refused_as_a_setting(tmp_path):
+    line = refused_in_one_line(*run_once(tmp_path, QABOT_TELEGRAM_BASE_URL="ftp://127.0.0.1:8081"), TOKEN)
+    assert line == (
+        "Error: invalid setting QABOT_TELEGRAM_BASE_URL='ftp://127.0.0.1:8081': expected the http(s) "
+        "address of a Bot API server, such as http://127.0.0.1:8081 (see .env.example)"
+    )
+
+
+def test_an_unreachable_bot_api_is_named_without_the_token(tmp_path):
+    address = f"http://127.0.0.1:{free_port()}"
+    line = refused_in_one_line(*run_once(tmp_path, QABOT_TELEGRAM_BASE_URL=address), TOKEN)
+    assert line.startswith(f"Error: cannot reach the Telegram Bot API at {address}: ")
+
+
+@pytest.mark.parametrize("status", [404, 200])
+def test_a_web_server_that_is_not_a_bot_api_is_named_as_such(tmp_path, status):
+    with website(status) as address:
+        line = refused_in_one_line(*run_once(tmp_path, QABOT_TELEGRAM_BASE_URL=address), TOKEN)
+    assert line == (
+        f"Error: {address} does not answer as a Telegram Bot API (HTTP {status}); check QABOT_TELEGRAM_BASE_URL"
+    )
+
+
+def test_a_bot_api_at_another_path_is_not_mistaken_for_a_rejected_token(server, tmp_path):
+    code, output = run_once(tmp_path, server.token, QABOT_TELEGRAM_BASE_URL=server.url + "/v2")
+    line = refused_in_one_line(code, output, server.token)
+    assert line == (
+        f"Error: the Bot API at {server.url}/v2 answered getMe with 404 Not Found; "
+        "check QABOT_TELEGRAM_BASE_URL and TELEGRAM_BOT_TOKEN"
+    )
+
+
+def test_a_rejected_token_is_named_as_such_without_showing_it(server, tmp_path):
+    line = refused_in_one_line(*run_once(tmp_path, QABOT_TELEGRAM_BASE_URL=server.url), TOKEN)
+    assert line == "Error: Telegram rejected the token in TELEGRAM_BOT_TOKEN; check it with @BotFather"
+
+
+def test_a_refused_webhook_is_one_line_even_when_telegram_quotes_the_token(server, tmp_path):
+    server.fail_next("setWebhook", 1, 400, description=f"Bad Request: bad webhook: {server.token} is not a URL")
+    port = free_port()
+    code, output = run_once(
+        tmp_path,
+        server.token,
+        **qabot_env(server),
+        QABOT_WEBHOOK_URL=f"https://bot.example/{server.token}",
+        QABOT_WEBHOOK_PORT=str(port),
+    )
+    line = refused_in_one_line(code, output, server.token)
+    assert line == (  # (python-telegram-bot lower-cases the description, the token with it)
+        f"Error: the Telegram Bot API at {server.url} refused: Bad webhook: <TELEGRAM_BOT_TOKEN> is not a url"
+    )
+
+
+# --- B: a bad setting -------------------------------------------------------------------------
 
 
 @pytest.fixture
