@@ -67,7 +67,7 @@ for command in cli_collection.COMMANDS:
     cli.add_command(command)
 
 
-@cli.command("search")
+@cli.command("search", short_help="Show the passages BM25 finds for a query.")
 @click.argument("query")
 @click.option("--k", default=DEFAULT_K, show_default=True, type=click.IntRange(min=1), help="How many passages.")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
@@ -91,7 +91,7 @@ def search_command(ctx, query, k, as_json) -> None:
         click.echo("   " + " ".join(p.text.split()))
 
 
-@cli.command()
+@cli.command(short_help="Answer a question, with its sentence and source.")
 @click.argument("question")
 @click.option("--k", default=DEFAULT_ANSWERS, show_default=True, type=click.IntRange(min=1), help="How many answers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answers as JSON.")
@@ -127,7 +127,7 @@ MALFORMED_TOKEN = (
 )
 
 
-@cli.command()
+@cli.command(short_help="Run the Telegram bot (polling or a webhook).")
 @click.pass_context
 def run(ctx) -> None:
     """Run the Telegram bot (polling, or a webhook when QABOT_WEBHOOK_URL is set)."""
@@ -161,7 +161,7 @@ def run(ctx) -> None:
         raise click.ClickException(f"{failed}: {error}") from None
 
 
-@cli.command()
+@cli.command(short_help="Chat with the collection in the terminal.")
 @click.pass_context
 def console(ctx) -> None:
     """Chat with the collection in the terminal: questions, /add, /list, /remove, /stats, /help."""
@@ -178,7 +178,7 @@ def console(ctx) -> None:
 # --- qabot eval: answer tests and the SQuAD benchmark --------------------------------------------
 
 
-@cli.command("eval")
+@cli.command("eval", short_help="Run answer tests, or the SQuAD benchmark.")
 @click.argument("file", required=False, type=ExistingPath(dir_okay=False))
 @click.option("--squad", "squad_file", type=ExistingPath(dir_okay=False),
               help="Instead: ask a SQuAD v1.1/v2.0 JSON file's questions of its paragraphs.")
@@ -274,7 +274,7 @@ def _eval_squad(ctx: click.Context, path: str, limit: int | None, seed: int, as_
         click.echo(squad_report_as_text(report))
 
 
-@cli.command()
+@cli.command(short_help="Tune the QA model's no-answer threshold on SQuAD.")
 @click.option("--squad", "squad_file", required=True, type=ExistingPath(dir_okay=False),
               help="A SQuAD v2.0 file (with unanswerable questions) to tune on.")
 @click.option("--k", type=click.IntRange(min=1), default=5, show_default=True, help="Passages read per question.")
@@ -321,7 +321,7 @@ def tune(ctx, squad_file, k, min_answerable_f1, dry_run, as_json) -> None:
     click.echo(f"profile kept in {kept}" if kept else "dry run: no profile kept")
 
 
-@cli.command("download-model")
+@cli.command("download-model", short_help="Fetch the QA model into the Hugging Face cache.")
 @click.argument("model", required=False)
 @click.pass_context
 def download_model(ctx, model) -> None:

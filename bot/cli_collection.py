@@ -25,7 +25,7 @@ from index.pages import is_paged, page_at, split_pages
 from index.store import ArticleNotFound, ArticleRefused
 
 
-@click.command()
+@click.command(short_help="Add one article: a file, an http(s) URL, or - for stdin.")
 @click.argument("source")
 @click.option("--title", help="The title, instead of the one found (a text's first line is then part of its text).")
 @click.option("--url", help="The article's URL (for text and files).")
@@ -57,7 +57,7 @@ def add(ctx, source, title, url, published, as_json) -> None:
         click.echo(f"Added article {article.id}: {article.title} ({plural(article.chunks, 'chunk')})")
 
 
-@click.command("import")
+@click.command("import", short_help="Add every article of a folder or a JSONL file.")
 @click.argument("path", type=ExistingPath())
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_context
@@ -102,7 +102,7 @@ def import_command(ctx, path, as_json) -> None:
         ctx.exit(1)
 
 
-@click.command("list")
+@click.command("list", short_help="List the articles.")
 @click.option("--json", "as_json", is_flag=True, help="Print the articles as JSON.")
 @click.pass_context
 def list_command(ctx, as_json) -> None:
@@ -121,7 +121,7 @@ def list_command(ctx, as_json) -> None:
     click.echo(articles_table(articles))
 
 
-@click.command()
+@click.command(short_help="Show an article's text and its chunks.")
 @click.argument("article_id", type=ARTICLE_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print the article and its chunks as JSON.")
 @click.pass_context
@@ -164,7 +164,7 @@ def show(ctx, article_id, as_json) -> None:
         click.echo(f"--- chunk {c.ordinal}: characters {c.start}-{c.end}{page}, {plural(len(c.text.split()), 'word')}")
 
 
-@click.command()
+@click.command(short_help="Check that the collection and its index agree.")
 @click.pass_context
 def check(ctx) -> None:
     """Check that the collection and its index are consistent (exit 1 if not)."""
@@ -181,7 +181,7 @@ def check(ctx) -> None:
     )
 
 
-@click.command()
+@click.command(short_help="Remove an article and its chunks.")
 @click.argument("article_id", type=ARTICLE_ID)
 @click.pass_context
 def remove(ctx, article_id) -> None:

@@ -13,7 +13,7 @@ from bot.cli_context import FEED_ID, echo_json, embed_new_chunks, settings_of, s
 from bot.formatting import feed_as_text, feed_check_as_text, plural
 
 
-@click.command()
+@click.command(short_help="Follow an RSS or Atom feed, or a web page's feed.")
 @click.argument("url")
 @click.option("--json", "as_json", is_flag=True, help="Print the feed as JSON.")
 @click.pass_context
@@ -35,7 +35,7 @@ def follow(ctx, url, as_json) -> None:
     click.echo("Its articles are added by the next qabot update-feeds, or by the running bot.")
 
 
-@click.command()
+@click.command(short_help="List the followed feeds and their last checks.")
 @click.option("--json", "as_json", is_flag=True, help="Print the feeds as JSON.")
 @click.pass_context
 def feeds(ctx, as_json) -> None:
@@ -52,7 +52,7 @@ def feeds(ctx, as_json) -> None:
         click.echo(feed_as_text(feed))
 
 
-@click.command()
+@click.command(short_help="Stop following a feed (its articles stay).")
 @click.argument("feed_id", metavar="N", type=FEED_ID)
 @click.pass_context
 def unfollow(ctx, feed_id) -> None:
@@ -68,7 +68,7 @@ def unfollow(ctx, feed_id) -> None:
     click.echo(f"Unfollowed feed {feed.id}: {feed.title or feed.url} (the {kept} it brought stay)")
 
 
-@click.command("update-feeds")
+@click.command("update-feeds", short_help="Check every followed feed once (for cron).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done with each feed as JSON.")
 @click.pass_context
 def update_feeds(ctx, as_json) -> None:

@@ -257,6 +257,14 @@ def test_help_lists_every_command_with_a_one_line_help(runner):
     assert "--db" in result.stdout
 
 
+@pytest.mark.parametrize("width", [80, 60])
+def test_help_never_cuts_a_commands_description_short(runner, width):
+    result = ok(runner.invoke(cli, ["--help"], terminal_width=width))
+    listed = result.stdout.partition("Commands:")[2].splitlines()
+    assert len(listed) >= len(cli.commands)
+    assert [line for line in listed if line.rstrip().endswith("...")] == []
+
+
 def test_version(runner):
     assert ok(runner.invoke(cli, ["--version"], prog_name="qabot")).stdout.startswith("qabot, version ")
 
