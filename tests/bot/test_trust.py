@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from bot.app import build_application
 from bot.cli import cli
+from bot.handlers import SOMETHING_WENT_WRONG
 from tests.bot.conftest import (
     ADMIN,
     GROUP,
@@ -166,6 +167,17 @@ def test_a_refused_webhook_is_one_line_even_when_telegram_quotes_the_token(serve
     assert line == (  # (python-telegram-bot lower-cases the description, the token with it)
         f"Error: the Telegram Bot API at {server.url} refused: Bad webhook: <TELEGRAM_BOT_TOKEN> is not a url"
     )
+
+
+def test_errors_while_serving_are_logged_without_the_token(server, tmp_path):
+    with qabot_run(server, tmp_path / "q.db", tmp_path, QABOT_LOG_LEVEL="debug") as run:
+        server.fail_next("getUpdates", 1, 502, description=f"Bad Gateway: upstream {server.token} down")
+        server.fail_next("sendMessage", 1, 400, description=f"Bad Request: no chat at /bot{server.token}/x")
+        (apology,) = replies_now(server, lambda: server.inject_command("start"))
+        assert apology["text"] == SOMETHING_WENT_WRONG
+        assert run.stop() == 0
+    assert server.token.partition(":")[2].lower() not in run.log.lower(), run.log
+    assert "<TELEGRAM_BOT_TOKEN>" in run.log
 
 
 # --- B: a bad setting -------------------------------------------------------------------------
