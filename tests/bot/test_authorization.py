@@ -198,6 +198,23 @@ async def test_a_forwarded_command_is_never_run(bot, server, sample_store, pages
     assert not pages.requests and not server.calls_for("getFile")
 
 
+async def test_a_reply_runs_no_command_it_replies_to(bot, server, sample_store):
+    where = CHATS["group"]
+    before = collection(sample_store)
+    sent = []
+    (refused,) = await replies(
+        server, GROUP, lambda: sent.append(server.inject_command("remove", "2", user_id=USER, **where))
+    )
+    assert rendered(refused).text == NOT_ADMIN
+    command = sent[0]["message"]  # the user's "/remove 2"
+    for text in ("/ask", "Yes, do that", f"{server.bot_mention} go ahead"):  # the admin answers it
+        server.inject_message(text, user_id=ADMIN, reply_to=command, **where)
+    await replies(server, GROUP, lambda: server.inject_command("start", user_id=ADMIN, **where))
+    await settled(server)
+    assert not any(rendered(m).text.startswith("Removed") for m in server.sent_messages(GROUP))
+    assert collection(sample_store)[:2] == before[:2]  # the articles: the questions asked may have grown
+
+
 async def test_an_edit_into_an_admin_command_does_nothing(bot, server, sample_store):
     asked = server.inject_message("Who drove the first tram?")
     own = server.inject_message("A note to myself", user_id=ADMIN)
