@@ -1,5 +1,7 @@
-"""The words of questions and answers, for ``retrieval.followup``: tokens with their offsets, the
-closed word classes a follow-up is recognised by, and names (runs of capitalised words).
+"""The words of questions and answers, for ``retrieval.followup`` and ``retrieval.pronouns``: tokens
+with their offsets, the closed word classes a follow-up is recognised by, names (runs of capitalised
+words), the nouns that tell a person from an organisation or thing, and where a question's clause
+begins.
 
 Pure and small on purpose: no parser or tagger is loaded; English questions are short, and these
 closed lists (question words, auxiliaries, pronouns, prepositions) are what tells a follow-up.
@@ -48,6 +50,41 @@ NAME_JOINERS = frozenset("of & and the de du van von der da la le".split())
 TITLES = frozenset("mr mrs ms dr prof".split())
 #: Words before a place in a sentence, to say "at Westmead Stadium" rather than "in".
 PLACE_PREPOSITIONS = frozenset("in at on near from".split())
+
+#: Words that begin a clause of its own inside a question ("... before recalling them").
+SUBORDINATORS = frozenset("that when while after before because if since until although though".split())
+#: Words that end (or stand in) the name of an organisation, place or thing, never a person's
+#: ("Lumora Home", "Harbourside United", "Korean Central News Agency", "Outer Space Treaty").
+ORGANISATION_WORDS = frozenset(
+    "home homes united athletic rovers city town county group holdings ltd limited inc corp corporation "
+    "company co plc llc bank association agency authority council committee commission ministry "
+    "department office museum gallery university college school academy hospital trust foundation "
+    "institute society union party club league federation consortium chamber services systems "
+    "technologies industries airlines airways motors energy foods media news press times post records "
+    "studios line lines railway railways rail station stadium airport treaty agreement act programme "
+    "program mission orchestra philharmonic band government court parliament assembly army navy police "
+    "brigade alliance network partners international".split()
+)
+#: Nouns after "which/what" that ask for a person ("Which Kremlin aide ...?") ...
+PERSON_NOUNS = frozenset(
+    "person people man men woman women boy girl child aide adviser advisor official spokesman "
+    "spokeswoman spokesperson minister president chancellor king queen prince princess emperor empress "
+    "pope leader chief chair chairman chairwoman chairperson director executive founder owner manager "
+    "coach captain player striker scorer goalkeeper defender midfielder athlete driver pilot passenger "
+    "scientist researcher professor doctor nurse engineer teacher student author writer journalist "
+    "reporter editor artist actor actress singer musician judge lawyer mayor governor economist curator "
+    "coordinator officer detective suspect victim witness worker employee candidate politician senator "
+    "councillor ambassador diplomat general commander soldier detectorist presenter host".split()
+)
+#: ... or for an organisation, a place or a thing ("Which company ...?", "Which town ...?").
+THING_NOUNS = frozenset(
+    "company firm business group organisation organization agency club team side country nation city "
+    "town village region state province county district party bank brand product model treaty law bill "
+    "act agreement deal ship probe spacecraft mission station stadium venue building bridge line service "
+    "newspaper channel network school university museum hospital airline carrier retailer manufacturer "
+    "maker supplier council authority committee association union court orchestra band charity "
+    "ministry department government river lake mountain island street road place".split()
+)
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’.\-&][^\W_]+)*['’]?|&")
 
@@ -138,3 +175,33 @@ def name_runs(tokens: list[Token], *, people: bool = False) -> list[str]:
             close()
     close()
     return runs
+
+
+def main_auxiliary(tokens: list[Token]) -> int | None:
+    """The index of the auxiliary after the question word ("did" in "When did he visit?")."""
+    wh = next((i for i, t in enumerate(tokens) if t.lower in WH_WORDS), None)
+    start = 0 if wh is None else wh + 1
+    return next((i for i in range(start, len(tokens)) if tokens[i].lower in AUXILIARIES), None)
+
+
+def clause_start(tokens: list[Token]) -> int:
+    """Where the clause after the question word and its auxiliary (or its verb) begins."""
+    aux = main_auxiliary(tokens)
+    if aux is not None:
+        return aux + 1
+    wh = next((i for i, t in enumerate(tokens) if t.lower in WH_WORDS), -1)
+    return wh + 2  # a subject question: skip its verb ("What happened to it?")
+
+
+def wh_phrase_end(tokens: list[Token]) -> int:
+    """Where the question word's phrase ends ("How many people" | "did ..."), or 0 without one."""
+    wh = next((i for i, t in enumerate(tokens) if t.lower in WH_WORDS), None)
+    if wh is None:
+        return 0
+    aux = next((i for i in range(wh + 1, min(len(tokens), wh + 5)) if tokens[i].lower in AUXILIARIES), None)
+    if aux is not None:
+        return aux
+    end = wh + 1
+    while end < len(tokens) and tokens[end].lower in WH_ADJECTIVES:
+        end += 1
+    return end

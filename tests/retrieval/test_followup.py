@@ -2,6 +2,7 @@
 ``answer_in_conversation``, which answers a standalone question exactly as ``answer()`` does."""
 
 import copy
+import dataclasses
 import math
 
 import pytest
@@ -51,6 +52,7 @@ def test_every_standalone_example_question_is_read_as_it_stands(question):
         "How much did it cost to build the Riverside Line?",  # the "it" of "it cost to build X"
         "How many stops are there on the Riverside Line?",  # an existential "there"
         "When was the software update that caused the kettle fault released?",  # a relative "that"
+        "How many kettles did Lumora sell before recalling them?",  # "them" is the kettles
     ],
 )
 def test_pronouns_bound_inside_the_question_do_not_lean_on_anything(question):
@@ -114,6 +116,65 @@ def test_it_after_an_answer_that_is_no_name_stands_for_what_the_question_asked_a
     reading = resolve(question, Exchange(previous, answer="spring 2025", sentence="It begins in spring 2025.", article_id=5))
     assert reading.question == read_as
     assert reading.search == f"{read_as} {previous}"
+
+
+BRIO = Exchange("Which company makes the Brio kettle?", answer="Lumora Home", article_id=8)
+
+
+@pytest.mark.parametrize(
+    "question, previous, read_as",
+    [
+        # he / she / him / her / his: the person a "which/what/who" question got
+        ("How old is she?", Exchange("Who drove the first tram?", "Priya Nandakumar"), "How old is Priya Nandakumar?"),
+        ("How old is she?", Exchange("What is the name of the first tram's driver?", "Priya Nandakumar"),
+         "How old is Priya Nandakumar?"),
+        ("When did he join the Kremlin?",
+         Exchange("Which Kremlin aide spoke to Interfax?", "Yuri Ushakov, a foreign policy adviser"),
+         "When did Yuri Ushakov join the Kremlin?"),
+        ("When did Putin first meet him?", Exchange("Who did Putin sign a treaty with?", "Kim Jong-un"),
+         "When did Putin first meet Kim Jong-un?"),
+        ("Where did Kim greet her?", Exchange("Which minister led the Russian delegation?", "Elena Markova"),
+         "Where did Kim greet Elena Markova?"),
+        ("What was his shirt number?", Exchange("Which player scored the winning goal?", "Samuel Adeyemi"),
+         "What was Samuel Adeyemi's shirt number?"),
+        # it / its / that: the organisation or thing
+        ("How many did it recall?", BRIO, "How many did Lumora Home recall?"),
+        ("How many did it recall?", Exchange("Who makes the Brio kettle?", "Lumora Home"), "How many did Lumora Home recall?"),
+        ("When was it founded?", Exchange("What company makes the Brio kettle?", "Lumora Home, a Dutch appliance maker"),
+         "When was Lumora Home founded?"),
+        ("Where is it?", BRIO, "Where is Lumora Home?"),
+        ("Who founded that?", BRIO, "Who founded Lumora Home?"),
+        ("When was that signed?", Exchange("What treaty did Henrik Aalto mention?", "the Outer Space Treaty"),
+         "When was Outer Space Treaty signed?"),
+        # they / them / their: the organisation, or the plural
+        ("Who did they beat?", Exchange("Who won the Coastal Cup final?", "Harbourside United"), "Who did Harbourside United beat?"),
+        ("Where did Kim welcome them?", Exchange("Which orchestra played at the ceremony?", "the Pyongyang Philharmonic"),
+         "Where did Kim welcome Pyongyang Philharmonic?"),
+        ("How many seats did they win?", Exchange("Who formed the coalition?", "Labour and the Greens"),
+         "How many seats did Labour and the Greens win?"),
+    ],
+)
+def test_a_pronoun_after_an_answer_that_named_an_entity_stands_for_it(question, previous, read_as):
+    reading = resolve(question, previous)
+    assert reading.question == read_as
+    assert reading.referent and reading.referent in read_as
+
+
+@pytest.mark.parametrize(
+    "question, previous, read_as",
+    [
+        # a person is no "it": the "it" of "When did she find it?" is left for search to find
+        ("When did she find it?", Exchange("Who found the Wexcombe coin hoard?", "Ellen Price"), "When did Ellen Price find it?"),
+        ("Where is it based?", Exchange("Who is the regional emergency coordinator?", "Dr. Fiona MacLeod"), "Where is it based?"),
+        # an organisation is no "he/she": the person named in the answer's sentence instead
+        ("How old is she?", dataclasses.replace(BRIO, sentence="The recall was announced by its chief executive, Dana Whitcombe."),
+         "How old is Dana Whitcombe?"),
+        # nor is a town
+        ("Who is her husband?", Exchange("Which town was worst hit by the floods?", "Millbridge"), "Who is her husband?"),
+    ],
+)
+def test_he_and_she_stand_for_people_it_for_organisations_and_things(question, previous, read_as):
+    assert resolve(question, previous).question == read_as
 
 
 @pytest.mark.parametrize(
