@@ -6,6 +6,7 @@ exits 2. This module holds the group and the commands that ask, evaluate and ser
 look after the collection are in ``bot.cli_collection``, what they all share in ``bot.cli_context``.
 """
 
+import logging
 import re
 import sqlite3
 from pathlib import Path
@@ -29,6 +30,8 @@ from index.bm25 import EmptyIndex
 from index.store import SchemaTooNew, Store
 from retrieval.answer import DEFAULT_ANSWERS, answer
 from retrieval.search import DEFAULT_K, search
+
+log = logging.getLogger(__name__)
 
 
 class _Qabot(click.Group):
@@ -159,6 +162,10 @@ def run(ctx) -> None:
             f"the Telegram Bot API at {address} refused"
         )
         raise click.ClickException(f"{failed}: {error}") from None
+    except Exception as error:  # anything else: one line (the group hides the token), the traceback in the log
+        log.debug("the bot stopped", exc_info=True)
+        reason = (str(error).splitlines() or [""])[0]
+        raise click.ClickException(f"the bot stopped: {type(error).__name__}{': ' + reason if reason else ''}") from None
 
 
 @cli.command(short_help="Chat with the collection in the terminal.")

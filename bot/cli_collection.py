@@ -38,7 +38,7 @@ def add(ctx, source, title, url, published, as_json) -> None:
     A text's first line is its title when it looks like one (a heading, or a short line without a
     full stop before a blank line); otherwise a title is made from the text and all of it is kept.
     """
-    from index.ingest import read_source, store_draft  # trafilatura: not loaded for questions
+    from index.ingest import read_source, store_draft  # not loaded for questions
 
     stdin_text = sys.stdin.read() if source == "-" else None
     try:

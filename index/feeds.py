@@ -243,7 +243,7 @@ def _page_of(entry: Entry, allow_private: bool) -> Draft | Exception:
         return from_url(entry.link, allow_private=allow_private)
     except ArticleRefused as error:
         return error
-    except Exception as error:  # trafilatura tripping on a page: this entry's problem only
+    except Exception as error:  # anything else going wrong with one page: this entry's problem only
         log.exception("could not read %s", entry.link)
         return IngestError(f"the page could not be read ({type(error).__name__}: {error})")
 

@@ -310,3 +310,17 @@ async def test_questions_older_than_the_log_days_are_forgotten_once_a_day(server
         (stats,) = await replies(server, ADMIN, lambda: server.inject_command("stats", user_id=ADMIN))
     shown = rendered(stats).text
     assert "Questions asked: 1" in shown and GROUP_QUESTION in shown and "Quillon" not in shown
+
+
+def test_an_unexpected_error_of_the_running_bot_is_one_line_without_the_token(tmp_path, monkeypatch):
+    def crash(settings):
+        raise RuntimeError(f"internal detail: https://api.telegram.org/bot{TOKEN}/getUpdates\nmore lines")
+
+    monkeypatch.setattr("bot.app.run", crash)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "q.db"), "run"], env={
+        "TELEGRAM_BOT_TOKEN": TOKEN, "QABOT_QA_MODEL": "sentence", "QABOT_ENCODER": "off"})
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "Error: the bot stopped: RuntimeError: internal detail: https://api.telegram.org/bot<TELEGRAM_BOT_TOKEN>/getUpdates"
+    ], result.stderr
