@@ -5,7 +5,8 @@ No QA model needed. Each sentence of the top passages is scored by BM25 against 
 word pairs found side by side, part of the previous sentence's match (answers often follow the
 sentence that names the topic), words the question does not already hold (a sentence that only
 restates the question answers nothing), the retrieval score of its passage, and holding the kind of
-thing asked for (a date for "when", a number for "how many", a name for "who"). With the
+thing asked for (``retrieval.answer_types``: a date for "when", a number for "how many", a name for
+"who"). With the
 all-MiniLM-L6-v2 encoder installed, the cosine similarity of question and sentence is added.
 The best sentence answers in full, with the same fields as a span answer.
 
@@ -14,54 +15,22 @@ question's idf weight, the articles do not seem to answer the question.
 """
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass
 
-from index.analysis import STOPWORDS, normalise, question_terms, terms, words
+from index.analysis import STOPWORDS, question_terms, terms
 from index.chunking import split_sentences
+from retrieval.answer_types import mentions, question_kind
 from retrieval.encoder import Encoder
 from retrieval.types import Answer, Passage
 
 K1 = 1.2
 B = 0.75
 _STOP_TERMS = frozenset(terms(" ".join(STOPWORDS)))
-_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
-_DATE_WORD = re.compile(
-    r"\b(january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"century|centuries|decade|\d{1,2}(st|nd|rd|th))\b",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-    r"fifty|hundred|thousand|million|billion|dozen|half|quarter)\b",
-    re.IGNORECASE,
-)
-_CAPITALISED = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][\w'-]+")
-
-
-def answer_type(question: str) -> str | None:
-    """What the question asks for: ``"date"``, ``"number"``, ``"name"`` or None."""
-    q = normalise(question)
-    if re.search(r"\bhow (many|much|long|old|far|big|large|tall|high)\b|\bwhat (percentage|number|amount)\b", q):
-        return "number"
-    if re.search(r"\b(when|what year|which year|what date|what century|what decade)\b", q):
-        return "date"
-    if re.search(r"\b(who|whom|whose)\b", q):
-        return "name"
-    return None
-
-
-def holds_type(kind: str | None, text: str, question: str) -> bool:
-    """Whether ``text`` holds something of the kind the question asks for."""
-    if kind == "date":
-        return bool(_YEAR.search(text) or _DATE_WORD.search(text))
-    if kind == "number":
-        return bool(_NUMBER.search(text))
-    if kind == "name":
-        asked = set(words(question))
-        return any(w.lower() not in asked for w in _CAPITALISED.findall(text))
-    return False
+#: The kind of answer a question asks for, and whether a sentence holds one, are
+#: ``retrieval.answer_types``' (``retrieval/windows.py`` imports them from here too).
+answer_type = question_kind
+holds_type = mentions
 
 
 @dataclass(frozen=True)
@@ -160,7 +129,7 @@ class SentenceReader:
         asked_set = set(asked)
         every_term = terms(question)
         pairs = set(zip(every_term, every_term[1:]))
-        kind = answer_type(question)
+        kind = question_kind(question)
         scores = []
         for i, s in enumerate(sentences):
             match = matches[i]
@@ -171,7 +140,7 @@ class SentenceReader:
             score *= 1 + self.proximity_weight * _proximity(s.terms, asked_set)
             score *= 1 + self.pair_weight * len(pairs & set(zip(s.terms, s.terms[1:])))
             score *= 1 + self.passage_weight * s.passage.score / (best_passage or 1.0)
-            if holds_type(kind, s.text, question):
+            if mentions(kind, s.text, question):
                 score *= 1 + self.type_bonus
             scores.append(score)
         if self.encoder and any(scores):
