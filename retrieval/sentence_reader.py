@@ -27,10 +27,6 @@ from retrieval.types import Answer, Passage
 K1 = 1.2
 B = 0.75
 _STOP_TERMS = frozenset(terms(" ".join(STOPWORDS)))
-#: The kind of answer a question asks for, and whether a sentence holds one, are
-#: ``retrieval.answer_types``' (``retrieval/windows.py`` imports them from here too).
-answer_type = question_kind
-holds_type = mentions
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from index.analysis import question_terms, terms
 from index.chunking import split_sentences
-from retrieval.sentence_reader import answer_type, holds_type, sentence_bm25
+from retrieval.answer_types import mentions, question_kind
+from retrieval.sentence_reader import sentence_bm25
 from retrieval.types import Passage
 
 #: Words of the passages' best sentences (with their neighbours) read per question.
@@ -195,13 +196,13 @@ def _sentence_scores(question: str, segments: list[_Segment]) -> list[float]:
     sentence_terms = [terms(seg.sentence_text(i)) for seg in segments for i in range(len(seg.sentences))]
     matches, _ = sentence_bm25(question_terms(question), sentence_terms)
     best_passage = max(seg.best_score for seg in segments) or 1.0
-    kind = answer_type(question)
+    kind = question_kind(question)
     scores, n = [], 0
     for seg in segments:
         for i in range(len(seg.sentences)):
             match = matches[n] + (PREVIOUS_WEIGHT * matches[n - 1] if i else 0.0)
             score = match * (1 + seg.passage_score(i) / best_passage)
-            if holds_type(kind, seg.sentence_text(i), question):
+            if mentions(kind, seg.sentence_text(i), question):
                 score *= 1 + TYPE_BONUS
             scores.append(score)
             n += 1
