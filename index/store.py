@@ -9,6 +9,9 @@ The questions people ask and their 👍/👎 feedback are kept beside the articl
 Chunk embeddings, computed outside ``index/`` and stored as bytes, are deleted with their chunk
 (schema 3). Schema 4 replaced the FTS5 table of schema 1 with ``index.bm25``'s postings.
 Schema 6 keeps the followed news feeds and what became of each of their entries (``index.feeds``).
+Schema 7 records which search indexes the collection is kept in and the outbox of what the Xapian
+ones are owed (``index.outbox``): written in the article's transaction, pushed after it commits by the
+engine ``QABOT_INDEX`` chose (``index.engine``), which also answers ``search_chunks``.
 """
 
 import contextlib
@@ -24,8 +27,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from index import bm25
+from index import bm25, outbox
 from index.analysis import terms
+from index.engine import open_index
 from index.chunking import chunk_text
 from index.pages import PAGE_BREAK
 
@@ -34,7 +38,7 @@ log = logging.getLogger(__name__)
 #: Articles longer than this many characters of text are refused.
 MAX_TEXT_CHARS = 2_000_000
 MAX_TITLE_CHARS = 300
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 #: Seconds a writer waits for another process's transaction to end before giving up.
 BUSY_TIMEOUT = 60.0
 #: Schema 1's FTS5 tokenizer: it saw our analyser's terms joined by spaces.
@@ -328,8 +332,16 @@ def _migrate_to_6(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migrate_to_7(db: sqlite_utils.Database) -> None:
+    # the search indexes the collection is kept in (the embedded one, as before) and the outbox of
+    # what Xapian shards are owed
+    db.executescript(outbox.schema())
+
+
 #: MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5, _migrate_to_6]
+MIGRATIONS = [
+    _migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5, _migrate_to_6, _migrate_to_7,
+]
 
 
 class Store:
@@ -338,17 +350,22 @@ class Store:
     Safe to share between threads: every operation holds the store's lock.
 
     :param path: the SQLite file; its folder is created if missing.
+    :param engine: ``QABOT_INDEX``: None for the embedded BM25 index, or ``xapian://HOST:PORT,...``
+        (``index.engine``); no shard is contacted until the collection is searched or changed.
     :raises SchemaTooNew: the file was written by a newer qabot.
     :raises sqlite3.DatabaseError: the file is not a SQLite database.
+    :raises ValueError: ``engine`` names no search index.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, engine: str | None = None):
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT)
         self.db = _Database(conn)
         self.lock = threading.RLock()
+        self._owed = False  # the open transaction wrote outbox rows: push them once it commits
+        self._searched = threading.local()  # what this thread's latest search could not reach
         try:
             self.db.execute("PRAGMA foreign_keys = ON")
             if str(path) != ":memory:" and self._version() < SCHEMA_VERSION:
@@ -360,6 +377,7 @@ class Store:
                     for target in range(self._version(), SCHEMA_VERSION):
                         MIGRATIONS[target](self.db)
                         self.db.execute(f"PRAGMA user_version = {target + 1}")
+            self.engine = open_index(engine, self)
         except BaseException:
             conn.close()
             raise
@@ -389,13 +407,19 @@ class Store:
                 yield
                 self.db.execute("COMMIT")
             except BaseException:
+                self._owed = False
                 if self.db.conn.in_transaction:
                     self.db.conn.rollback()
                 raise
+            if self._owed:  # articles changed: the outbox goes to the shards now that SQLite has them
+                self._owed = False
+                self.engine.after_commit()
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection (and the search engine's)."""
         with self.lock:
+            if hasattr(self, "engine"):
+                self.engine.close()
             self.db.close()
 
     def __enter__(self) -> "Store":
@@ -420,12 +444,32 @@ class Store:
                     self.db.conn.rollback()  # it only read: ending it so cannot fail on a damaged file
 
     def search_chunks(self, terms: list[str], k: int) -> list[tuple[int, float]]:
-        """The ``k`` best chunks by BM25 for analysed query terms: ``(chunk_id, score)``, best first.
+        """The ``k`` best chunks by BM25 for analysed query terms: ``(chunk_id, score)``, best first,
+        from the search index ``QABOT_INDEX`` chose (``index.engine.Hits``).
 
         :raises EmptyIndex: the collection has no chunks.
+        :raises index.engine.IndexUnavailable: the index cannot be searched at all.
         """
-        with self.snapshot():
-            return self.index.search(terms, k)
+        self._searched.missing = None
+        hits = self.engine.search(terms, k)
+        self._searched.missing = hits.missing
+        return hits
+
+    def search_missed(self) -> str | None:
+        """Why part of the collection could not be searched by this thread's latest search (a shard
+        that is down), or None when all of it was."""
+        return getattr(self._searched, "missing", None)
+
+    def _indexed(self, article_id: int, *, added: list[int] = (), removed: list[tuple[int, str]] = ()) -> None:
+        """Keep the search indexes of an article's change (inside its transaction): the embedded one
+        at once when it is kept, and an outbox row for each Xapian generation."""
+        if outbox.embedded_live(self.db.conn):
+            if added:
+                self.index.add(added)
+            if removed:
+                self.index.remove(removed)
+        if outbox.enqueue(self.db.conn, article_id):
+            self._owed = True
 
     def find_duplicate(self, *, url: str | None, text: str) -> DuplicateArticle | None:
         """The error to raise if an article with this URL or this (normalised) text is stored."""
@@ -489,6 +533,7 @@ class Store:
                 f" at most {bm25.MAX_CHUNK_TERMS:,} can be indexed"
             )
         added_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self.engine.before_write()
         article_id = self._insert(title, text, url, site, published, added_at, added_by, rows)
         return Article(
             id=article_id,
@@ -529,7 +574,7 @@ class Store:
             for row, chunk_id in zip(rows, chunk_ids):
                 row["id"], row["article_id"] = chunk_id, article_id
             self.db["chunks"].insert_all(rows)
-            self.index.add(chunk_ids)
+            self._indexed(article_id, added=chunk_ids)
         return article_id
 
     def _next_ids(self, table: str, n: int) -> list[int]:
@@ -547,10 +592,11 @@ class Store:
         with self.lock:
             info = self.get_article_info(article_id)
             with self.transaction():
-                self.index.remove(
-                    self.db.execute(
+                self._indexed(
+                    article_id,
+                    removed=self.db.execute(
                         "SELECT id, terms FROM chunks WHERE article_id = ?", [article_id]
-                    ).fetchall()
+                    ).fetchall(),
                 )
                 self.db.execute("DELETE FROM chunks WHERE article_id = ?", [article_id])
                 self.db.execute("DELETE FROM articles WHERE id = ?", [article_id])
@@ -643,8 +689,9 @@ class Store:
         """Check the collection's consistency; the problems found, in words (empty when sound).
 
         SQLite's integrity check, no article without chunks, no chunk without its article, the BM25
-        index against the chunks' stored terms, and the counts kept for BM25 (chunks, terms,
-        document frequencies) equal to a recount.
+        index against the chunks' stored terms (when the collection is searched with it), and the
+        counts kept for BM25 (chunks, terms, document frequencies) equal to a recount. Xapian shards
+        are checked by ``engine.check``.
         """
         with self.snapshot():
             try:
@@ -674,7 +721,8 @@ class Store:
             counted = (len(rows), sum(len(terms.split()) for _, terms in rows))
             if tuple(self.index.stats()) != counted:
                 problems.append(f"index statistics {tuple(self.index.stats())} != recount {counted}")
-            problems += self.index.check(rows)
+            if outbox.embedded_live(db.conn):
+                problems += self.index.check(rows)
         return problems
 
     def record_question(

@@ -359,7 +359,7 @@ def test_a_schema_3_collection_moves_from_fts5_to_postings(db_path):
         _back_to_schema_4(store)
         store.db.execute("PRAGMA user_version = 3")
     with Store(db_path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
         assert not store.db["chunks"].detect_fts()
         assert not store.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
                                     " AND sql LIKE '%chunks_fts%'").fetchall()
@@ -369,13 +369,19 @@ def test_a_schema_3_collection_moves_from_fts5_to_postings(db_path):
         assert store.verify() == []
 
 
+def _back_to_schema_6(store):
+    """Undo schema 7: no record of the search indexes, no outbox (the embedded index kept)."""
+    store.db.executescript("DROP TABLE index_outbox; DROP TABLE search_indexes")
+
+
 def _back_to_schema_5(store):
-    """Undo schema 6: no feeds."""
+    """Undo schemas 7 and 6: no outbox, no feeds."""
+    _back_to_schema_6(store)
     store.db.executescript("DROP TABLE feed_entries; DROP TABLE feeds")
 
 
 def _back_to_schema_4(store):
-    """Undo schemas 6 and 5: no feeds, no id sequences, no question keys."""
+    """Undo schemas 7 to 5: no outbox, no feeds, no id sequences, no question keys."""
     _back_to_schema_5(store)
     store.db.execute("DROP TABLE id_sequences")
     store.db.execute("DROP INDEX questions_key")
