@@ -31,6 +31,8 @@ SENTENCE_NOTE = "(answered by the sentence reader: no QA model is loaded)"
 ENGLISH_ONLY = "Questions and articles are in English only, for now: please ask in English."
 #: Said above a declined question's best candidates (``Result.unsure``).
 UNSURE = "Not certain, but these come closest:"
+#: Said with what is found when part of the collection could not be searched (``Result.missing``).
+MISSING = "Part of the collection could not be searched just now ({}), so the answer may miss what it holds."
 
 
 def plural(count: int, noun: str) -> str:
@@ -43,11 +45,16 @@ def _english_only(result: Result) -> list[str]:
     return [] if looks_english(result.question) else [ENGLISH_ONLY]
 
 
+def _missing(result: Result) -> list[str]:
+    """``MISSING`` with its reason when part of the collection could not be searched, else nothing."""
+    return [MISSING.format(result.missing)] if result.missing else []
+
+
 def result_as_json(result: Result) -> dict:
     """``{"question", "reader", "no_answer", "answers", "unsure", "notes"}`` for ``--json`` output.
 
     ``unsure``: with no answer, the best candidates, not certain (each as an answer is);
-    ``notes``: ``language`` and ``unsure``, the notes shown to people, or None.
+    ``notes``: ``language``, ``unsure`` and ``missing``, the notes shown to people, or None.
     """
     return {
         "question": result.question,
@@ -58,6 +65,7 @@ def result_as_json(result: Result) -> dict:
         "notes": {
             "language": next(iter(_english_only(result)), None),
             "unsure": UNSURE if _unsure(result) else None,
+            "missing": next(iter(_missing(result)), None),
         },
     }
 
@@ -122,7 +130,7 @@ def result_as_text(result: Result) -> str:
     that come closest (the likely answer in brackets), else the closest passages."""
     lines = []
     if result.no_answer:
-        lines += [NO_ANSWER, *_english_only(result)]
+        lines += [NO_ANSWER, *_english_only(result), *_missing(result)]
         if _unsure(result):
             lines.append(UNSURE)
             for a in _unsure(result):
@@ -142,7 +150,7 @@ def result_as_text(result: Result) -> str:
         lines.append(f"   — {source_line(a)}")
     if result.reader == "sentence":
         lines.append(SENTENCE_NOTE)
-    lines += _english_only(result)
+    lines += _english_only(result) + _missing(result)
     return "\n".join(lines)
 
 
@@ -302,7 +310,7 @@ def _answer_runs(a: Answer) -> list[Run]:
 def result_as_html(result: Result, *, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     """The best answer as Telegram HTML messages (one, unless very long); or that there is none."""
     if result.no_answer:
-        runs = [Run(NO_ANSWER), *(Run("\n" + note) for note in _english_only(result))]
+        runs = [Run(NO_ANSWER), *(Run("\n" + note) for note in _english_only(result) + _missing(result))]
         if _unsure(result):
             runs += [Run("\n\n"), Run(UNSURE, "i")]
             for rank, a in enumerate(_unsure(result), 1):
@@ -313,7 +321,7 @@ def result_as_html(result: Result, *, limit: int = MAX_MESSAGE_CHARS) -> list[st
     runs = _answer_runs(result.answers[0])
     if result.reader == "sentence":
         runs += [Run("\n\n"), Run(SENTENCE_NOTE, "i")]
-    for note in _english_only(result):
+    for note in _english_only(result) + _missing(result):
         runs += [Run("\n\n"), Run(note, "i")]
     return split_html(runs, limit)
 

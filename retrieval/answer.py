@@ -42,10 +42,13 @@ def answer(
     :raises index.bm25.EmptyIndex: the collection is empty.
     """
     found = search(question, store=store, k=passages, encoder=encoder)
-    return _read(question, found, reader=reader, top_k=top_k)
+    return _read(question, found, reader=reader, top_k=top_k, missing=store.search_missed())
 
 
-def _read(asked: str, found: list[Passage], *, reader, top_k: int, understood_as: str | None = None) -> Result:
+def _read(
+    asked: str, found: list[Passage], *, reader, top_k: int, understood_as: str | None = None,
+    missing: str | None = None,
+) -> Result:
     """The reader's answers to ``understood_as`` (or the question as asked) in the passages found."""
     answers, unsure = reader.read_with_unsure(understood_as or asked, found, top_k=top_k) if found else ([], [])
     return Result(
@@ -56,6 +59,7 @@ def _read(asked: str, found: list[Passage], *, reader, top_k: int, understood_as
         passages=tuple(found),
         understood_as=understood_as,
         unsure=tuple(unsure),
+        missing=missing,
     )
 
 
@@ -90,7 +94,9 @@ def answer_in_conversation(
         return answer(question, store=store, reader=reader, top_k=top_k, passages=passages, encoder=encoder)
     found = search(reading.search, store=store, k=passages * FOLLOWUP_DEPTH, encoder=encoder)
     found = preferring(found, reading.prefer_article, k=passages)
-    result = _read(question, found, reader=reader, top_k=top_k + 1, understood_as=reading.question)
+    result = _read(
+        question, found, reader=reader, top_k=top_k + 1, understood_as=reading.question, missing=store.search_missed()
+    )
     said = previous.answer if previous else None
     fresh = tuple(
         a for a in result.answers or result.unsure if a.text == a.context or not (said and _repeats(a.text, said))

@@ -93,6 +93,8 @@ class Result:
         ("How old is she?" → "How old is Priya Nandakumar?"; ``retrieval.followup``), else None.
     :param unsure: with no answer, the reader's best candidates under its no-answer bar, best
         first: the sentences most likely to hold the answer, to be shown as not certain.
+    :param missing: why part of the collection could not be searched (an index shard that is down,
+        ``index.engine.Hits``), to be told with the answer; None when all of it was.
     """
 
     question: str
@@ -102,3 +104,4 @@ class Result:
     passages: tuple[Passage, ...]
     understood_as: str | None = None
     unsure: tuple[Answer, ...] = ()
+    missing: str | None = None

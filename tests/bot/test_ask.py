@@ -45,7 +45,7 @@ def asked(result) -> dict:
     assert set(body) == {"question", "reader", "no_answer", "answers", "unsure", "notes"}
     assert isinstance(body["no_answer"], bool) and body["no_answer"] == (body["answers"] == [])
     assert body["unsure"] == [] or body["no_answer"]
-    assert set(body["notes"]) == {"language", "unsure"}
+    assert set(body["notes"]) == {"language", "unsure", "missing"}
     for a in body["answers"] + body["unsure"]:
         assert tuple(a) == ANSWER_KEYS
         assert isinstance(a["score"], float) and isinstance(a["article_id"], int)
@@ -113,7 +113,7 @@ def test_ask_plain_text_no_answer_shows_the_closest_passages(sample):
 def test_a_declined_question_shows_the_sentence_holding_the_likely_answer_marked_not_certain(sample):
     settings = {"QABOT_NO_ANSWER_THRESHOLD": "inf"}  # the builtin reader declines everything
     body = asked(sample("ask", PUTIN, "--json", **settings))
-    assert body["no_answer"] and body["notes"] == {"language": None, "unsure": "Not certain, but these come closest:"}
+    assert body["no_answer"] and body["notes"] == {"language": None, "unsure": "Not certain, but these come closest:", "missing": None}
     assert body["unsure"][0]["text"] == "July 2000" and body["unsure"][0]["article_id"] == 1
     assert len({(a["article_id"], a["context"]) for a in body["unsure"]}) == len(body["unsure"])  # a sentence each
     shown = sample("ask", PUTIN, **settings).stdout.splitlines()

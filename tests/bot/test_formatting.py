@@ -223,6 +223,6 @@ def test_a_declined_question_shows_its_best_candidates_marked_and_labelled_not_c
     assert "[5:42 a.m.]" in text[4] and "The first lines of a chunk" not in "\n".join(text)
     body = result_as_json(declined)
     assert [a["text"] for a in body["unsure"]] == ["Priya <Nandakumar>", "5:42 a.m."]
-    assert body["notes"] == {"language": None, "unsure": "Not certain, but these come closest:"}
+    assert body["notes"] == {"language": None, "unsure": "Not certain, but these come closest:", "missing": None}
     answered = result_as_json(Result("q?", "span", False, (span_answer(),), ()))
-    assert answered["unsure"] == [] and answered["notes"] == {"language": None, "unsure": None}
+    assert answered["unsure"] == [] and answered["notes"] == {"language": None, "unsure": None, "missing": None}
