@@ -42,3 +42,15 @@ def sample_store(store):
     report = import_path(store, SAMPLE_ARTICLES, progress=False)
     assert not report.failed and report.added
     return store
+
+
+@pytest.fixture
+def xapian_shards(tmp_path):
+    """Two ``xapian-tcpsrv`` shards on free loopback ports, each in its own session, stopped by pid
+    afterwards (the test skips when xapian-tools or the bindings are missing)."""
+    from tests.xapian_servers import start_shards
+
+    shards = start_shards(tmp_path / "xapian", 2)
+    yield shards
+    for shard in shards:
+        shard.stop()
