@@ -316,8 +316,10 @@ def run(settings: Settings) -> None:
         handler.addFilter(_OneLineErrors())
         handler.addFilter(_HideToken(settings))
     check_bot_api(settings)
-    store = Store(settings.db)
+    store = Store(settings.db, engine=settings.index)
     try:
+        if store.engine.catch_up():  # what a killed process committed but never pushed to the shards
+            log.info("pushed the index outbox to %s", store.engine.name)
         reader = load_reader(settings.qa_model, **settings.reader_options())
         encoder = load_encoder(settings.encoder == "auto")
         if encoder is not None and embed_missing(store, encoder):

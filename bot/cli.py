@@ -27,6 +27,7 @@ from bot.cli_context import (
 )
 from bot.config import InvalidSetting, Settings
 from index.bm25 import EmptyIndex
+from index.engine import IndexUnavailable
 from index.store import SchemaTooNew, Store
 from retrieval.answer import DEFAULT_ANSWERS, answer
 from retrieval.search import DEFAULT_K, search
@@ -79,14 +80,20 @@ def search_command(ctx, query, k, as_json) -> None:
     """Show the passages BM25 finds for a query, best first."""
     if not query.strip():
         raise click.UsageError("the query is empty: give the words to search for")
+    store = store_of(ctx)
     try:
-        passages = search(query, store=store_of(ctx), k=k)
+        passages = search(query, store=store, k=k)
     except EmptyIndex:
         raise click.ClickException(empty_collection(collection_path(ctx))) from None
+    except IndexUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    missing = store.search_missed()
     if as_json:
         keys = ("article_id", "title", "score", "start", "end", "text")
-        echo_json({"hits": [{key: getattr(p, key) for key in keys} for p in passages]})
+        echo_json({"hits": [{key: getattr(p, key) for key in keys} for p in passages], "missing": missing})
         return
+    if missing:
+        click.echo(f"note: part of the collection could not be searched ({missing})", err=True)
     if not passages:
         click.echo("No passage matches those words.")
     for rank, p in enumerate(passages, 1):
@@ -110,6 +117,8 @@ def ask(ctx, question, k, as_json) -> None:
         result = answer(question, store=store, reader=reader_of(ctx), top_k=k, encoder=encoder_of(ctx))
     except EmptyIndex:
         raise click.ClickException(empty_collection(collection_path(ctx))) from None
+    except IndexUnavailable as error:
+        raise click.ClickException(str(error)) from None
     if as_json:
         echo_json(result_as_json(result))
     else:
@@ -179,6 +188,7 @@ def console(ctx) -> None:
         reader_of(ctx),
         allow_private_urls=settings_of(ctx).allow_private_urls,
         encoder=encoder_of(ctx),
+        engine=settings_of(ctx).index,
     )
 
 
@@ -238,6 +248,8 @@ def eval_command(ctx, file, squad_file, k, limit, seed, as_json) -> None:
     except EmptyIndex:
         empty = empty_collection(collection_path(ctx))
         raise click.ClickException(f"{empty} (or list articles: in {file})") from None
+    except IndexUnavailable as error:
+        raise click.ClickException(str(error)) from None
     if as_json:
         echo_json(report.as_dict())
     else:

@@ -1,4 +1,4 @@
-"""The ``qabot`` commands that look after the collection: add, import, list, show, check, remove.
+"""The ``qabot`` commands that look after the collection: add, import, list, show, check, reindex, remove.
 
 Each opens the store, calls one library function (``index.ingest``, ``index.store``) and prints the
 result, as text for people or as JSON with ``--json``. ``add`` and ``import`` create the collection
@@ -21,6 +21,7 @@ from bot.cli_context import (
     store_of,
 )
 from bot.formatting import articles_table, plural
+from index.engine import IndexUnavailable
 from index.pages import is_paged, page_at, split_pages
 from index.store import ArticleNotFound, ArticleRefused
 
@@ -165,11 +166,25 @@ def show(ctx, article_id, as_json) -> None:
 
 
 @click.command(short_help="Check that the collection and its index agree.")
+@click.option("--sample", default=200, show_default=True, type=click.IntRange(min=0),
+              help="With Xapian shards: chunks compared with their documents one by one.")
 @click.pass_context
-def check(ctx) -> None:
-    """Check that the collection and its index are consistent (exit 1 if not)."""
+def check(ctx, sample) -> None:
+    """Check that the collection and its search index are consistent (exit 1 if not).
+
+    With QABOT_INDEX naming Xapian shards, what the outbox owes them is pushed first (as at
+    start-up); then each shard's chunks and terms are counted against the store's, nothing may wait
+    in the outbox, and SAMPLE chunks drawn at random are compared with their documents.
+    """
     store = store_of(ctx)
     problems = store.verify()
+    engine = store.engine
+    try:
+        engine.catch_up()
+        problems += engine.check(sample=sample)
+        parts = engine.count() if engine.name != "sqlite" else {}
+    except IndexUnavailable as error:
+        problems, parts = [*problems, str(error)], {}
     for problem in problems:
         click.echo(f"problem: {problem}", err=True)
     if problems:
@@ -178,7 +193,52 @@ def check(ctx) -> None:
     click.echo(
         f"ok: {collection_path(ctx)}: {plural(counts['articles'], 'article')}, "
         f"{plural(counts['chunks'], 'chunk')}, index consistent"
+        + (f" on {engine.name}" if parts else "")
     )
+    for number, (address, held) in enumerate(parts.items(), 1):
+        click.echo(f"  shard {number} {address}: {plural(held, 'chunk')}")
+
+
+@click.command(short_help="Build the search index afresh from the collection.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def reindex(ctx, as_json) -> None:
+    """Build the search index QABOT_INDEX names from the collection, and search with it from now on.
+
+    Xapian shards must all be up. An interrupted reindex resumes where it stopped; an index the
+    shards already hold for this collection is refreshed in place (searches stay whole meanwhile);
+    shards holding anything else are emptied first. Without QABOT_INDEX the SQLite index is rebuilt
+    in one transaction (run it again if interrupted). Either way any other index is dropped, with
+    what the outbox owed it. Progress goes to stderr.
+    """
+    from bot.progress import Progress
+
+    store = store_of(ctx)
+    with Progress(store.counts()["chunks"], label="reindexing", unit="chunk") as bar:
+        try:
+            summary = store.engine.reindex(lambda done, total: bar.update(done - bar.n))
+        except IndexUnavailable as error:
+            raise click.ClickException(str(error)) from None
+    if as_json:
+        echo_json(summary)
+        return
+    dropped = [
+        "the SQLite index is no longer kept" if name == "sqlite" else f"Xapian index {name} dropped"
+        for name in summary["dropped"]
+    ]
+    if summary["index"] == "sqlite":
+        click.echo(f"Rebuilt the SQLite index of {plural(summary['chunks'], 'chunk')}; "
+                   f"the collection is searched in {collection_path(ctx)}.")
+    else:
+        how = f", resumed after article {summary['resumed_from']}" if summary["resumed_from"] else (
+            ", refreshed in place" if summary["in_place"] else "")
+        click.echo(
+            f"Indexed {plural(summary['articles'], 'article')} ({plural(summary['chunks'], 'chunk')})"
+            f" on {summary['index']} ({summary['shards']} shards{how}); the collection is searched there."
+        )
+    if dropped:
+        said = "; ".join(dropped)
+        click.echo(said[0].upper() + said[1:] + ".")
 
 
 @click.command(short_help="Remove an article and its chunks.")
@@ -194,4 +254,4 @@ def remove(ctx, article_id) -> None:
 
 
 #: The commands of this module, added to the ``qabot`` group by ``bot.cli``.
-COMMANDS = (add, import_command, list_command, show, check, remove)
+COMMANDS = (add, import_command, list_command, show, check, reindex, remove)

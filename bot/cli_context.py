@@ -72,7 +72,7 @@ def empty_collection(path: Path) -> str:
 
 
 def store_of(ctx: click.Context, *, create: bool = False) -> Store:
-    """The collection, opened once and closed when the command ends.
+    """The collection, opened once and closed when the command ends, searched with QABOT_INDEX's index.
 
     :param create: create it when there is none (the commands that add articles); otherwise a
         missing collection is refused with ``no_collection`` and nothing is created.
@@ -81,8 +81,9 @@ def store_of(ctx: click.Context, *, create: bool = False) -> Store:
         path = collection_path(ctx)
         if not create and not path.exists():
             raise click.ClickException(no_collection(path))
+        engine = settings_of(ctx).index  # QABOT_INDEX: no shard is contacted until searched or changed
         try:
-            ctx.obj["store"] = ctx.with_resource(Store(path))
+            ctx.obj["store"] = ctx.with_resource(Store(path, engine=engine))
         except (sqlite3.DatabaseError, SchemaTooNew, OSError) as error:
             raise click.ClickException(f"cannot open the collection {path}: {error}") from None
     return ctx.obj["store"]

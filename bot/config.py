@@ -16,6 +16,7 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.ids import NotAnId, parse_id
+from index.engine import normalised
 
 DEFAULT_QA_MODEL = "builtin"
 #: What stands for the bot token in any text that leaves the process (logs, error messages).
@@ -36,6 +37,8 @@ class Settings(BaseSettings):
     )
 
     db: Path = Field(Path("data/qabot.db"), alias="QABOT_DB")
+    #: the search index: None, the embedded one in the collection file; else ``xapian://HOST:PORT,...``
+    index: str | None = Field(None, alias="QABOT_INDEX")
     allow_private_urls: bool = Field(False, alias="QABOT_ALLOW_PRIVATE_URLS")
     telegram_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(frozenset(), alias="QABOT_ADMIN_IDS")
@@ -150,6 +153,12 @@ class Settings(BaseSettings):
         if not path and info.field_name == "telegram_base_file_url":
             path = "/file"
         return urlunsplit((parts.scheme.lower(), parts.netloc, path + "/bot", "", ""))
+
+    @field_validator("index")
+    @classmethod
+    def _index(cls, value: str | None) -> str | None:
+        """``sqlite`` → None; ``xapian://a:1, b:2`` → ``xapian://a:1,b:2`` (``index.engine.normalised``)."""
+        return normalised(value)
 
     @field_validator("log_level")
     @classmethod

@@ -21,6 +21,7 @@ from typing import TextIO
 from bot.conversation import Conversations, note
 from bot.formatting import articles_table, plural, result_as_text, stats_as_text
 from index.bm25 import EmptyIndex
+from index.engine import IndexUnavailable
 from index.ingest import from_text, read_source, store_draft
 from index.store import ArticleNotFound, ArticleRefused, Store
 from retrieval.answer import answer_in_conversation
@@ -64,12 +65,15 @@ class Console:
     :param allow_private_urls: let ``/add`` fetch loopback and private addresses.
     :param encoder: the sentence encoder for hybrid search and the embeddings of added articles,
         or None for BM25 alone.
+    :param engine: ``QABOT_INDEX``, for a collection the console opens itself.
     """
 
     def __init__(
-        self, store: Store | Path, reader, *, out: TextIO, allow_private_urls: bool = False, encoder=None
+        self, store: Store | Path, reader, *, out: TextIO, allow_private_urls: bool = False, encoder=None,
+        engine: str | None = None,
     ):
         self.store = store if isinstance(store, Store) else None
+        self.engine = engine
         self.path = self.store.path if self.store is not None else Path(store)
         self.opened = False  # whether the console opened the store (and so closes it)
         self.reader = reader
@@ -85,7 +89,7 @@ class Console:
     def collection(self, *, create: bool = False) -> Store | None:
         """The collection, opened once it exists (or, with ``create``, created); None until then."""
         if self.store is None and (create or self.path.exists()):
-            self.store, self.opened = Store(self.path), True
+            self.store, self.opened = Store(self.path, engine=self.engine), True
         return self.store
 
     def close(self) -> None:
@@ -153,6 +157,10 @@ class Console:
         except EmptyIndex:
             self._keep(question, answered=False)
             self.say(f"The collection {self.path} is empty: add articles with /add FILE|URL.")
+            return
+        except IndexUnavailable as error:  # QABOT_INDEX's shards: none reachable, or not this collection's
+            self._keep(question, answered=False)
+            self.say(f"The collection cannot be searched now: {error}")
             return
         except UnresolvedFollowup as unresolved:  # "Who do you mean by “he”?"
             self._keep(question, answered=False)
@@ -260,10 +268,12 @@ def chat(
     out: TextIO | None = None,
     allow_private_urls: bool = False,
     encoder=None,
+    engine: str | None = None,
 ) -> None:
     """Chat with the collection on stdin/stdout (or the given streams) until /quit or end of input.
 
     :param store: the collection, or the path of one not created yet (the first ``/add`` creates it).
+    :param engine: ``QABOT_INDEX``, for the collection the first ``/add`` creates.
 
     At a terminal there is a prompt with line editing; from a pipe or file, lines are read as they come.
     """
@@ -271,7 +281,7 @@ def chat(
     out = out if out is not None else sys.stdout
     at_terminal = lines is sys.stdin and lines.isatty() and out.isatty()
     read = _terminal_reader(out) if at_terminal else (lambda prompt: lines.readline())
-    console = Console(store, reader, out=out, allow_private_urls=allow_private_urls, encoder=encoder)
+    console = Console(store, reader, out=out, allow_private_urls=allow_private_urls, encoder=encoder, engine=engine)
     try:
         console.run(read)
     except KeyboardInterrupt:

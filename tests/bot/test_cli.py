@@ -225,7 +225,7 @@ def test_unknown_id_exits_1(qabot, kettle, command):
 def test_search_ranks_the_putin_article_first(qabot):
     ok(qabot("import", str(SAMPLE_ARTICLES)))
     hits = as_json(qabot("search", "When did Putin last visit Pyongyang?", "--json"))
-    assert set(hits) == {"hits"} and hits["hits"]
+    assert set(hits) == {"hits", "missing"} and hits["hits"] and hits["missing"] is None
     for hit in hits["hits"]:
         assert set(hit) == {"article_id", "title", "score", "start", "end", "text"}
         assert isinstance(hit["score"], float) and isinstance(hit["start"], int)
