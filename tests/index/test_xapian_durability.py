@@ -6,7 +6,9 @@ import sys
 import textwrap
 
 import pytest
+from click.testing import CliRunner
 
+from bot.cli import cli
 from index import outbox, reindex
 from index.ingest import import_path
 from index.store import Store
@@ -50,6 +52,8 @@ def test_kill_9_between_the_sqlite_commit_and_the_shard_push_loses_nothing(db_pa
         assert [chunk for chunk, _ in hits] == [c.id for c in store.chunks_of(article_id)]
         assert store.db.execute("SELECT count(*) FROM index_outbox").fetchone() == (0,)
         assert store.engine.check(sample=50) == [] and store.verify() == []
+    checked = CliRunner().invoke(cli, ["--db", str(db_path), "check"], env={"QABOT_INDEX": xapian_shards.url})
+    assert checked.exit_code == 0 and "index consistent" in checked.stdout, checked.output
 
 
 def test_a_search_pushes_what_the_outbox_holds_first(db_path, xapian_shards):
@@ -90,6 +94,8 @@ def test_one_shard_down_answers_from_the_other_says_so_and_catches_up_when_it_re
         result = answer("Who drove the first tram?", store=store, reader=reader)
         assert result.missing is None
         assert store.engine.check(sample=100) == [] and store.verify() == []
+    checked = CliRunner().invoke(cli, ["--db", str(db_path), "check"], env={"QABOT_INDEX": xapian_shards.url})
+    assert checked.exit_code == 0 and "index consistent" in checked.stdout, checked.output
 
 
 def test_every_shard_down_is_one_clear_error(db_path, xapian_shards):
