@@ -340,7 +340,11 @@ class XapianIndex:
                 reindex_xapian(self)
             else:
                 log.warning("the shards of QABOT_INDEX hold another index: run qabot reindex to use them")
-        except (IndexUnavailable, _xapian().Error) as error:
+        except IndexUnavailable as error:  # down, busy, or no bindings: the article goes to SQLite's index
+            log.warning("the Xapian shards could not be made this collection's index: %s", error)
+        except Exception as error:  # a xapian.Error
+            if type(error).__module__ != "xapian":
+                raise
             log.warning("the Xapian shards could not be made this collection's index: %s", error)
 
     def after_commit(self) -> None:

@@ -1,6 +1,8 @@
 """index/outbox.py and the store's hooks: the embedded index as before, and rows owed to Xapian written
 in the article's own transaction (no shard needed for these)."""
 
+import sys
+
 import pytest
 
 from index import outbox
@@ -67,3 +69,11 @@ def test_no_shard_is_named_unless_configured(store):
     assert open_index(None, store).name == "sqlite" and open_index(" sqlite ", store).name == "sqlite"
     with pytest.raises(ValueError, match="expected sqlite, or xapian://"):
         Store(":memory:", engine="redis://localhost:6379")
+
+
+def test_without_the_bindings_articles_are_still_stored_and_search_says_what_to_install(db_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "xapian", None)  # import xapian fails
+    with Store(db_path, engine="xapian://127.0.0.1:9") as store:
+        assert store.add_article(title="Tram", text="The tram runs along the river.").id == 1
+        with pytest.raises(IndexUnavailable, match=r"pip install 'qabot\[xapian\]'"):
+            store.search_chunks(["tram"], 5)
