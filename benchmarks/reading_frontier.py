@@ -18,7 +18,7 @@ max_window_words=None``; k = 3, 5, 8 passages; int8):
    on a busy machine), and from that one reading:
 
    * ``ans_em`` / ``ans_f1``: the top span of the answerable questions when always answering
-     (``answers(reading, top_k=1, no_answer_threshold=-math.inf)``: the no-answer rule off), and the
+     (``answers`` with the rule's threshold at -inf: the no-answer rule off), and the
      paired difference of F1 to the configuration as shipped (``d_f1`` with its standard error);
    * ``gold_in_read``: the share of answerable questions with a gold answer text inside the text
      read (the windows); ``gold_in_passages``: inside the top-k passages;
@@ -72,7 +72,7 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +86,7 @@ from retrieval.reader import ExtractiveReader
 from retrieval.search import search
 from retrieval.span_decoding import decode_spans, encode_windows
 from retrieval.squad import load_collection, load_squad, sample
-from retrieval.tuning import Rule, best_threshold, outcomes, split
+from retrieval.tuning import best_threshold, outcomes, split
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSWER_TESTS = ROOT / "examples" / "answers.yaml"
@@ -197,10 +197,9 @@ def frontier(configs, readers: Readers, store: Store, squad, questions, *, progr
             row = rows[c]
             row["tokens"].append(reading.tokens)
             row["readings"].append(reading)
-            row["off"].append(top_text(reader.answers(reading, top_k=1, no_answer_threshold=-math.inf)))
+            row["off"].append(top_text(reader.answers(reading, top_k=1, rule=replace(reader.rule, threshold=-math.inf))))
             row["shipped"].append(top_text(reader.answers(reading, top_k=1)))
-            row["margin0"].append(top_text(reader.answers(
-                reading, top_k=1, no_answer_threshold=0.0, no_answer_bm25_weight=0.0, no_answer_lead_weight=0.0)))
+            row["margin0"].append(top_text(reader.answers(reading, top_k=1, rule=margin_0(reader.rule))))
             if q.answers:
                 row["in_read"].append(any(g in w.text for w in reading.windows for g in q.answers))
                 row["in_passages"].append(any(g in p.text for p in passages for g in q.answers))
@@ -327,10 +326,14 @@ def measures(c: Config, row: dict, reader: ExtractiveReader, squad, questions, h
     }
 
 
+def margin_0(rule):
+    """The rule's ranking with the untuned no-answer rule: the span must beat the null logit."""
+    return replace(rule, threshold=0.0, bm25_weight=0.0, lead_weight=0.0, agreement_weight=0.0, coverage_weight=0.0)
+
+
 def refit_f1(reader: ExtractiveReader, squad, questions, readings) -> float:
     """SQuAD 2.0 F1 with the shipped rule's weights and its threshold fitted leave one article out."""
-    rule = Rule(0.0, reader.no_answer_bm25_weight, reader.no_answer_lead_weight)
-    margins, answered, silent = outcomes(questions, readings, reader.fusion_weight, rule)
+    margins, answered, silent = outcomes(questions, readings, replace(reader.rule, threshold=0.0))
     titles = np.array([squad.paragraphs[q.paragraph].title for q in questions])
     f1s = np.zeros(len(questions))
     for title in np.unique(titles):
@@ -358,7 +361,7 @@ def answer_tests(configs, readers: Readers) -> dict:
                     continue
                 reading = reader.score_spans(case.question, search(case.question, store=store, k=c.k))
                 shipped = reader.answers(reading, top_k=1)
-                off = reader.answers(reading, top_k=1, no_answer_threshold=-math.inf)
+                off = reader.answers(reading, top_k=1, rule=replace(reader.rule, threshold=-math.inf))
                 passed += check_case(case, shipped, no_answer=not shipped).passed
                 passed_off += check_case(case, off, no_answer=not off).passed
             out[c.name] = {"yaml_passed": passed, "yaml_passed_off": passed_off, "yaml_cases": len(tests.cases)}
@@ -436,14 +439,13 @@ def breakdown(readers: Readers, store: Store, questions, *, naive_check: bool = 
                 answers[name].append(pipeline[text][0 if rule == "null" else 1])
                 continue
             reader, reading = fused[text], read[text]
-            weight = 0.0 if ranking.endswith("bm25=0") else None
+            own = replace(reader.rule, fusion_weight=0.0) if ranking.endswith("bm25=0") else reader.rule
             if rule == "off":
-                got = reader.answers(reading, top_k=1, fusion_weight=weight, no_answer_threshold=-math.inf)
+                got = reader.answers(reading, top_k=1, rule=replace(own, threshold=-math.inf))
             elif rule == "margin0":
-                got = reader.answers(reading, top_k=1, fusion_weight=weight, no_answer_threshold=0.0,
-                                     no_answer_bm25_weight=0.0, no_answer_lead_weight=0.0)
+                got = reader.answers(reading, top_k=1, rule=margin_0(own))
             else:
-                got = reader.answers(reading, top_k=1, fusion_weight=weight)
+                got = reader.answers(reading, top_k=1, rule=own)
             answers[name].append(top_text(got))
     out = {}
     for name, text, ranking, rule in VARIANTS:

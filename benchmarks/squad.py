@@ -29,7 +29,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -168,7 +168,7 @@ def span_reading(squad, questions, *, store, reader, article_ids, encoder) -> di
         found = search(q.question, store=store, k=DEFAULT_K, encoder=encoder)  # as answer() does
         for name, passages in (("rc", [gold]), ("span", found)):
             reading = reader.score_spans(q.question, passages) if passages else None
-            best = reader.answers(reading, top_k=1, no_answer_threshold=-math.inf) if reading else []
+            best = reader.answers(reading, top_k=1, rule=replace(reader.rule, threshold=-math.inf)) if reading else []
             answered = reader.answers(reading, top_k=1) if reading else []
             predicted = best[0].text if best else ""
             totals[f"{name}_em"] += exact_match(predicted, q.answers)

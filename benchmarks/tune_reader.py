@@ -3,6 +3,7 @@
     python -m benchmarks.tune_reader                                # the builtin reader
     python -m benchmarks.tune_reader --model ../shared/models/minilm-squad1-null
     python -m benchmarks.tune_reader --write-profile                # keep it beside the weights
+    python -m benchmarks.tune_reader --tests examples/answers.yaml --min-answerable-f1 68   # the shipped profile
 
 The slice (10 Wikipedia articles, 3,366 questions, 49% unanswerable) becomes one collection of its
 370 paragraphs and every question is read end to end once (``retrieval.tuning``): the fusion weight
@@ -21,7 +22,8 @@ import sys
 import time
 
 from benchmarks.squad import SLICE
-from retrieval.loading import BUILTIN, model_location
+from benchmarks.answer_rule import readings
+from retrieval.loading import BUILTIN, load_encoder, model_location
 from retrieval.profile import save_profile
 from retrieval.reader import ExtractiveReader
 from retrieval.squad import load_squad
@@ -35,6 +37,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
     parser.add_argument("--write-profile", action="store_true", help="keep the profile for the model")
     parser.add_argument("--min-answerable-f1", type=float, help="keep the answerable F1 at least this")
+    parser.add_argument("--tests", help="answer tests (YAML) the no-answer rule is also chosen on")
     args = parser.parse_args(argv)
     from tqdm import tqdm
 
@@ -42,9 +45,11 @@ def main(argv: list[str] | None = None) -> dict:
     reader = ExtractiveReader(model_location(args.model), threads=args.threads)
     reader.warm_up()
     started = time.perf_counter()
+    cases = readings(args.tests, reader, load_encoder(True)) if args.tests else None
+    name = f"{SLICE.name} (and the {len(cases)} cases of {args.tests})" if cases else SLICE.name
     with tqdm(total=len(squad.questions), desc="reading", unit="q", file=sys.stderr, mininterval=5) as bar:
-        tuned = tune(reader, squad, name=SLICE.name, k=args.k, min_answerable_f1=args.min_answerable_f1,
-                     progress=bar.update)
+        tuned = tune(reader, squad, name=name, k=args.k, min_answerable_f1=args.min_answerable_f1,
+                     progress=bar.update, cases=cases)
     seconds = time.perf_counter() - started
     if args.write_profile:
         print(f"profile kept in {save_profile(reader.model, tuned.profile)}", file=sys.stderr)

@@ -330,12 +330,16 @@ def tune(ctx, squad_file, k, min_answerable_f1, dry_run, as_json) -> None:
     if as_json:
         echo_json(tuned.report | {"profile": kept})
         return
-    held = tuned.report["heldout"] or tuned.report["tune"]
+    held, chosen = tuned.report["heldout"] or tuned.report["tune"], tuned.profile
     click.echo(
-        f"no-answer threshold {tuned.profile.no_answer_threshold} (BM25 weight {tuned.profile.no_answer_bm25_weight}, "
-        f"lead weight {tuned.profile.no_answer_lead_weight}), fusion weight {tuned.profile.fusion_weight}\n"
+        f"ranking: fusion weight {chosen.fusion_weight}, kind weight {chosen.kind_weight}, "
+        f"sentence weight {chosen.sentence_weight}\n"
+        f"no-answer threshold {chosen.no_answer_threshold} (BM25 weight {chosen.no_answer_bm25_weight}, "
+        f"lead weight {chosen.no_answer_lead_weight}, agreement weight {chosen.no_answer_agreement_weight}, "
+        f"coverage weight {chosen.no_answer_coverage_weight})\n"
         f"held out: F1 {held['f1']}, answerable F1 {held['has_ans_f1']}, "
-        f"unanswerable declined {held['no_ans_declined']}% ({held['questions']} questions)"
+        f"unanswerable declined {held['no_ans_declined']}% ({held['questions']} questions); "
+        f"{held['right_declined']} right answers declined, {held['wrong_answered']} wrong ones given"
     )
     click.echo(f"profile kept in {kept}" if kept else "dry run: no profile kept")
 

@@ -109,9 +109,11 @@ def calibrate(reader, no_answer_threshold: float | None = None) -> None:
         reader.no_answer_threshold = profile.no_answer_threshold
         reader.no_answer_bm25_weight = profile.no_answer_bm25_weight
         reader.no_answer_lead_weight = profile.no_answer_lead_weight
-        log.info("reader profile %s: no-answer threshold %s (BM25 weight %s, lead weight %s), fusion weight %s",
-                 profile_path(reader.model), profile.no_answer_threshold, profile.no_answer_bm25_weight,
-                 profile.no_answer_lead_weight, profile.fusion_weight)
+        reader.kind_weight = profile.kind_weight
+        reader.sentence_weight = profile.sentence_weight
+        reader.no_answer_agreement_weight = profile.no_answer_agreement_weight
+        reader.no_answer_coverage_weight = profile.no_answer_coverage_weight
+        log.info("reader profile %s: %s", profile_path(reader.model), reader.rule)
     elif no_answer_threshold is None:
         log.info("the QA model %s has no profile: its no-answer threshold is untuned (margin %s); "
                  "`qabot tune --squad FILE` writes one", reader.model, reader.no_answer_threshold)

@@ -38,6 +38,10 @@ class ReaderProfile:
     :param measured: the numbers measured when it was chosen (held-out half included).
     :param no_answer_bm25_weight: weight of the passage's BM25 score in the confidence.
     :param no_answer_lead_weight: weight of the top answer's lead over the next one in it.
+    :param kind_weight: weight of a span's kind agreement with the question in its ranking.
+    :param sentence_weight: weight of the share of the question its sentence covers in its ranking.
+    :param no_answer_agreement_weight: weight of that agreement in the confidence.
+    :param no_answer_coverage_weight: weight of the share of the question its sentence covers in it.
     """
 
     no_answer_threshold: float
@@ -47,6 +51,10 @@ class ReaderProfile:
     measured: dict = dataclasses.field(default_factory=dict)
     no_answer_bm25_weight: float = 0.0
     no_answer_lead_weight: float = 0.0
+    kind_weight: float = 0.0
+    sentence_weight: float = 0.0
+    no_answer_agreement_weight: float = 0.0
+    no_answer_coverage_weight: float = 0.0
 
 
 def profile_path(model: str) -> Path:

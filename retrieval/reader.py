@@ -3,29 +3,30 @@
 ``ExtractiveReader.read(question, passages)`` turns retrieved passages into cited answers:
 
 1. **Windows** (``retrieval.windows``). The passages' best sentences, with their neighbours, in
-   runs cut at about a SQuAD paragraph's length; overlapping passages are read once.
-   On the shared SQuAD 2.0 dev slice (top 5 passages, 1,715 answerable questions) the windows
-   hold a gold answer for 94.3% of the questions (92.9% at the gold answer's own place), against
-   96.2% (95.0%) for the whole passages, and are 29% of their tokens: 229 against 789 a question
-   (``python -m benchmarks.reader``).
+   runs cut at about a SQuAD paragraph's length; overlapping passages are read once. How much
+   they hold is the most accurate setting within 150 ms for 5 passages on 2 threads
+   (``python -m benchmarks.reading_frontier``: wider windows, whole passages, 3 or 8 passages,
+   int8 measured side by side on the shared slice's held-out half and the answer tests).
 2. **One pass.** All windows of all passages are encoded as the 4.x QA pipeline does
    (``retrieval.span_decoding.encode_windows``; a window longer than ``max_seq_len`` overflows into
    several), sorted by length and run through the model longest first, in batches of up to
    ``batch_size`` whose padding stays under ``max_padding`` (20%) of their tokens: on a CPU a
    padded token costs as much as a real one, so a batch is only worth what it saves.
-3. **Cross-passage ranking.** Per-window softmax probabilities cannot be compared across passages,
-   so spans are ranked by their raw start + end logits fused with the retrieval (BM25) score of
-   their passage, as in BERTserini (Yang et al. 2019: ``(1 - mu) * bm25 + mu * reader``, here
-   the equivalent ``logits + fusion_weight * bm25``).
+3. **Cross-passage ranking** (``retrieval.span_ranking``). Per-window softmax probabilities cannot
+   be compared across passages, so spans are ranked by their raw start + end logits fused with the
+   retrieval (BM25) score of their passage, as in BERTserini (Yang et al. 2019: ``(1 - mu) * bm25 +
+   mu * reader``, here the equivalent ``logits + fusion_weight * bm25``), plus ``kind_weight`` x
+   the agreement of the span's kind with the question's (``retrieval.answer_types``) and
+   ``sentence_weight`` x how much of the question the span's sentence covers.
 4. **No answer.** The best span's confidence must reach ``no_answer_threshold``; when it does
    not, ``read`` returns no answer. The confidence is how far its logits beat the null logit
    (``[CLS]`` start + end, the lowest over all windows, as the pipeline's
-   ``handle_impossible_answer`` takes it), plus, when the profile says so, evidence:
-   ``no_answer_bm25_weight`` x its passage's BM25 score (without the encoder's re-scoring, so the
-   rule is the same with the encoder on or off), and ``no_answer_lead_weight`` x its lead (how far
-   its logits beat those of the next different answer, at most ``MAX_LEAD``): a reader torn
-   between two answers in weakly matching passages is more often wrong. Every answer returned
-   clears the same bar, each with its own lead over the answers ranked after it.
+   ``handle_impossible_answer`` takes it), plus, when the profile says so, weighted evidence: its
+   passage's BM25 score (without the encoder's re-scoring, so the rule is the same with the
+   encoder on or off), its lead over the next different answer (a reader torn between two answers
+   is more often wrong), its kind's agreement with the question's, and how much of the question
+   its sentence covers. Every answer returned clears the same bar, each with its own lead over
+   the answers ranked after it.
 5. **Answers.** Spans are mapped to character offsets into the article
    (``article.text[answer.start:answer.end] == answer.text``), with the sentence(s) holding them as
    context; equal answers (same text, ignoring case) and overlapping ones in one article are merged,
@@ -58,12 +59,13 @@ import os
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 
 from retrieval import model_files
 from retrieval.span_decoding import Windows, encode_windows, window_spans
+from retrieval.span_ranking import Reading, Rule, Span, confidence, ranked_spans, rank_score, same_answer, with_evidence
 from retrieval.types import Answer, Passage
 from retrieval.windows import (
     MAX_WINDOW_WORDS,
@@ -79,8 +81,6 @@ log = logging.getLogger(__name__)
 DEFAULT_FUSION_WEIGHT = 1.0
 #: How far the best span's logits must beat the null logit, without a profile: SQuAD 2.0's rule.
 UNTUNED_NO_ANSWER_THRESHOLD = 0.0
-#: The most a top answer's lead over the next different answer counts for (logits).
-MAX_LEAD = 5.0
 #: Padding a batch may hold, as a share of its real tokens (on a CPU padding costs like real tokens).
 MAX_PADDING = 0.2
 #: Longer questions are cut to this many tokens (BERT's SQuAD reader's ``max_query_length``).
@@ -90,44 +90,6 @@ QUANTIZE = ("none", "int8")
 
 class NotAQuestionAnsweringModel(ValueError):
     """The model has no trained question-answering (span) head."""
-
-
-@dataclass(frozen=True)
-class Span:
-    """A candidate answer read in a window, with the raw scores used to rank and accept it.
-
-    :param window: index of its window in ``Reading.windows``.
-    :param start: article offset of its first character.
-    :param end: article offset just past its last character.
-    :param text: ``article text[start:end]``.
-    :param logit: raw start + end logit.
-    :param null: the null (``[CLS]``) start + end logit of the model window it was read in.
-    :param bm25: the retrieval score of its window's passage.
-    """
-
-    window: int
-    start: int
-    end: int
-    text: str
-    logit: float
-    null: float
-    bm25: float
-
-
-@dataclass(frozen=True)
-class Reading:
-    """What the model made of a question's windows: every candidate span and the null logit.
-
-    :param windows: the windows read.
-    :param spans: candidate spans, each window's best ``spans_per_window``.
-    :param null: the lowest null logit over all model windows (``inf`` when nothing was read).
-    :param tokens: tokens fed to the model, padding excluded.
-    """
-
-    windows: tuple[Window, ...]
-    spans: tuple[Span, ...]
-    null: float
-    tokens: int
 
 
 class ExtractiveReader:
@@ -140,6 +102,10 @@ class ExtractiveReader:
     :param no_answer_threshold: the confidence the best span must reach (see the module docstring).
     :param no_answer_bm25_weight: weight of its passage's BM25 score in that confidence.
     :param no_answer_lead_weight: weight of its lead over the next different answer in it.
+    :param kind_weight: weight of a span's kind agreement with the question's in its ranking.
+    :param sentence_weight: weight of its sentence's coverage of the question in its ranking.
+    :param no_answer_agreement_weight: weight of that agreement in the confidence.
+    :param no_answer_coverage_weight: weight of the span's sentence's coverage of the question in it.
     :param window_words: words read per question; None reads the passages whole.
     :param max_window_words: most words in one window (runs of sentences are cut between
         sentences); None leaves runs whole.
@@ -167,6 +133,10 @@ class ExtractiveReader:
         no_answer_threshold: float = UNTUNED_NO_ANSWER_THRESHOLD,
         no_answer_bm25_weight: float = 0.0,
         no_answer_lead_weight: float = 0.0,
+        kind_weight: float = 0.0,
+        sentence_weight: float = 0.0,
+        no_answer_agreement_weight: float = 0.0,
+        no_answer_coverage_weight: float = 0.0,
         window_words: int | None = WINDOW_WORDS,
         max_window_words: int | None = MAX_WINDOW_WORDS,
         min_sentence_share: float = MIN_SENTENCE_SHARE,
@@ -204,6 +174,10 @@ class ExtractiveReader:
         self.no_answer_threshold = no_answer_threshold
         self.no_answer_bm25_weight = no_answer_bm25_weight
         self.no_answer_lead_weight = no_answer_lead_weight
+        self.kind_weight = kind_weight
+        self.sentence_weight = sentence_weight
+        self.no_answer_agreement_weight = no_answer_agreement_weight
+        self.no_answer_coverage_weight = no_answer_coverage_weight
         self.window_words = window_words
         self.max_window_words = max_window_words
         self.min_sentence_share = min_sentence_share
@@ -342,7 +316,8 @@ class ExtractiveReader:
         if answers or not reading.spans:
             return answers, []
         unsure: dict[tuple[int, int], Answer] = {}
-        for span in self.answers(reading, top_k=len(reading.spans), no_answer_threshold=-math.inf):
+        always = replace(self.rule, threshold=-math.inf)
+        for span in self.answers(reading, top_k=len(reading.spans), rule=always):
             unsure.setdefault((span.article_id, span.context_start), span)
         return [], list(unsure.values())[:top_k]
 
@@ -389,7 +364,7 @@ class ExtractiveReader:
                     if span is not None:
                         spans.append(span)
         tokens = int(sum(enc.lengths().sum() for enc in encoded))
-        return Reading(tuple(windows), tuple(spans), null, tokens)
+        return Reading(tuple(windows), tuple(with_evidence(question, spans, windows)), null, tokens)
 
     def _clipped(self, question: str) -> str:
         """The question cut to its first MAX_QUESTION_TOKENS tokens (so context still fits)."""
@@ -449,67 +424,41 @@ class ExtractiveReader:
             real = lengths[row]
         return batches
 
-    def answers(
-        self,
-        reading: Reading,
-        *,
-        top_k: int = 3,
-        fusion_weight: float | None = None,
-        no_answer_threshold: float | None = None,
-        no_answer_bm25_weight: float | None = None,
-        no_answer_lead_weight: float | None = None,
-    ) -> list[Answer]:
+    @property
+    def rule(self) -> Rule:
+        """The reader's ranking and no-answer rule (``retrieval.span_ranking``), from its settings."""
+        return Rule(
+            fusion_weight=self.fusion_weight,
+            kind_weight=self.kind_weight,
+            sentence_weight=self.sentence_weight,
+            threshold=self.no_answer_threshold,
+            bm25_weight=self.no_answer_bm25_weight,
+            lead_weight=self.no_answer_lead_weight,
+            agreement_weight=self.no_answer_agreement_weight,
+            coverage_weight=self.no_answer_coverage_weight,
+        )
+
+    def answers(self, reading: Reading, *, top_k: int = 3, rule: Rule | None = None) -> list[Answer]:
         """Rank a reading's spans, drop those under the no-answer bar, merge, cite.
 
         :param reading: from :meth:`score_spans`.
         :param top_k: how many answers at most.
-        :param fusion_weight: overrides the reader's for this call (so do the others).
+        :param rule: instead of the reader's own ``rule`` for this call.
         """
-        weight = self.fusion_weight if fusion_weight is None else fusion_weight
-        threshold = self.no_answer_threshold if no_answer_threshold is None else no_answer_threshold
-        bm25_weight = self.no_answer_bm25_weight if no_answer_bm25_weight is None else no_answer_bm25_weight
-        lead_weight = self.no_answer_lead_weight if no_answer_lead_weight is None else no_answer_lead_weight
-        ranked = ranked_spans(reading, weight)
+        rule = rule or self.rule
+        ranked = ranked_spans(reading, rule)
         kept: list[Span] = []
         for i, span in enumerate(ranked):
-            if any(_same_answer(span, other, reading.windows) for other in kept):
+            if any(same_answer(span, other, reading.windows) for other in kept):
                 continue
-            if confidence(reading, ranked, i, bm25_weight=bm25_weight, lead_weight=lead_weight) < threshold:
+            if confidence(reading, ranked, i, rule=rule) < rule.threshold:
                 if not kept:
                     return []  # the best span does not beat the null answer: no answer
                 continue
             kept.append(span)
             if len(kept) == top_k:
                 break
-        return [_answer(span, reading.windows[span.window], span.logit + weight * span.bm25) for span in kept]
-
-
-def ranked_spans(reading: Reading, fusion_weight: float) -> list[Span]:
-    """A reading's spans, best first by ``logits + fusion_weight * bm25``."""
-    return sorted(reading.spans, key=lambda s: -(s.logit + fusion_weight * s.bm25))
-
-
-def confidence(reading: Reading, ranked: list[Span], i: int = 0, *, bm25_weight: float, lead_weight: float) -> float:
-    """The no-answer rule's confidence in span ``ranked[i]``: its margin over the null logit plus the
-    weighted evidence (its passage's BM25 score, its lead over the answers ranked after it)."""
-    span = ranked[i]
-    value = span.logit - reading.null + bm25_weight * passage_bm25(reading, span)
-    return value + lead_weight * lead(reading, ranked, i) if lead_weight else value
-
-
-def lead(reading: Reading, ranked: list[Span], i: int = 0) -> float:
-    """How far the logits of span ``ranked[i]`` beat those of the next span ranked after it that is
-    another answer, at most ``MAX_LEAD`` (also when there is none)."""
-    if i >= len(ranked):
-        return 0.0
-    span = ranked[i]
-    other = next((s for s in ranked[i + 1 :] if not _same_answer(s, span, reading.windows)), None)
-    return MAX_LEAD if other is None else min(MAX_LEAD, span.logit - other.logit)
-
-
-def passage_bm25(reading: Reading, span: Span) -> float:
-    """The BM25 score of the passage a span was read in, without the encoder's re-scoring."""
-    return reading.windows[span.window].passage.bm25_score
+        return [_answer(span, reading.windows[span.window], rank_score(span, rule)) for span in kept]
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -533,14 +482,6 @@ def _span(
         null=float(null),
         bm25=window.bm25,
     )
-
-
-def _same_answer(span: Span, other: Span, windows: tuple[Window, ...]) -> bool:
-    """Equal texts (ignoring case and spacing), or overlapping spans of one article."""
-    if " ".join(span.text.lower().split()) == " ".join(other.text.lower().split()):
-        return True
-    same_article = windows[span.window].passage.article_id == windows[other.window].passage.article_id
-    return same_article and span.start < other.end and other.start < span.end
 
 
 def _answer(span: Span, window: Window, score: float) -> Answer:

@@ -1,18 +1,18 @@
-"""Tuning a span reader on a SQuAD file: its BM25 fusion weight and no-answer rule (``qabot tune``).
+"""Tuning a span reader on a SQuAD file: its ranking and no-answer rule (``qabot tune``).
 
 Every paragraph of the file becomes an article of an in-memory collection (``retrieval.squad``),
 and every question is read end to end once: ``search`` (top ``k`` passages), then
 ``ExtractiveReader.score_spans``. The questions are split by Wikipedia article: values are chosen
 on the first half of the articles and reported on the other half (held out):
 
-1. the fusion weight ranks spans, so it is the one that maximises the answerable questions' F1 of
-   the top span when always answering;
-2. the no-answer rule decides between that span and no answer: for each pair of evidence weights
-   (``BM25_EVIDENCE`` x ``LEAD_EVIDENCE``, see ``retrieval.reader``) the threshold that maximises
-   SQuAD 2.0 F1 (no answer counts as the prediction ``""``), halfway between two observed
-   confidences; the pair whose threshold gives the best F1 wins (ties: the smaller weights).
-   The report also gives the held-out numbers of the margin alone (both weights 0), tuned the
-   same way, so what the evidence adds is measured.
+1. the fusion, kind and sentence weights rank spans (``retrieval.span_ranking``), so they are the
+   ones that maximise the answerable questions' F1 of the top span when always answering;
+2. the no-answer rule decides between that span and no answer: for each combination of evidence
+   weights (``BM25_EVIDENCE`` x ``LEAD_EVIDENCE`` x ``AGREEMENT_EVIDENCE`` x ``COVERAGE_EVIDENCE``)
+   the threshold that maximises SQuAD 2.0 F1 (no answer counts as the prediction ``""``), halfway
+   between two observed confidences; the combination whose threshold gives the best F1 wins
+   (ties: the smaller weights). The report also gives the held-out numbers of the margin alone
+   (all weights 0), tuned the same way, so what the evidence adds is measured.
 
 The ranking and the no-answer rule replayed here are ``ExtractiveReader.answers``'s (checked on the
 held-out half). The result is a ``retrieval.profile.ReaderProfile``.
@@ -20,23 +20,33 @@ held-out half). The result is a ``retrieval.profile.ReaderProfile``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from index.store import Store
+from retrieval.answer_tests import check_case
 from retrieval.metrics import exact_match, f1
 from retrieval.profile import ReaderProfile, weights_digest
-from retrieval.reader import ExtractiveReader, Reading, confidence, ranked_spans
+from retrieval.reader import ExtractiveReader
+from retrieval.span_ranking import Reading, Rule, confidence, lead, passage_bm25, ranked_spans
 from retrieval.search import search
 from retrieval.squad import SquadQuestion, SquadSet, load_collection
 
+#: The ranking's weights tried: the passage's BM25 (fusion), the span's kind agreement, its
+#: sentence's coverage of the question.
 WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)
-#: The no-answer rule's evidence weights tried: the passage's BM25, the top answer's lead.
+KIND_WEIGHTS = (0.0, 1.0, 2.0)
+SENTENCE_WEIGHTS = (0.0, 1.0, 2.0, 4.0)
+#: The no-answer rule's evidence weights tried: the passage's BM25, the top answer's lead, its
+#: kind agreement, its sentence's coverage of the question.
 BM25_EVIDENCE = (0.0, 0.1, 0.2, 0.3, 0.4)
 LEAD_EVIDENCE = (0.0, 0.25, 0.5, 1.0)
+AGREEMENT_EVIDENCE = (0.0, 0.5, 1.0, 2.0)
+COVERAGE_EVIDENCE = (0.0, 2.0, 4.0, 8.0)
 
 
 @dataclass(frozen=True)
@@ -66,21 +76,23 @@ def read_all(reader: ExtractiveReader, store: Store, questions, k: int, progress
     return readings
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A no-answer rule: the threshold on the top span's confidence and its evidence weights."""
-
-    threshold: float
-    bm25_weight: float = 0.0
-    lead_weight: float = 0.0
-
-
-def top_span(reading: Reading, weight: float, rule: Rule):
+def top_span(reading: Reading, rule: Rule):
     """The span ``ExtractiveReader.answers`` ranks first and its confidence, or (None, -inf)."""
-    ranked = ranked_spans(reading, weight)
+    ranked = ranked_spans(reading, rule)
     if not ranked:
         return None, -math.inf
-    return ranked[0], confidence(reading, ranked, bm25_weight=rule.bm25_weight, lead_weight=rule.lead_weight)
+    return ranked[0], confidence(reading, ranked, rule=rule)
+
+
+def evidence(reading: Reading, rule: Rule) -> np.ndarray:
+    """The top span's margin, passage BM25, lead, agreement and coverage under ``rule``'s ranking
+    (``confidence`` is their sum weighted by ``(1, bm25, lead, agreement, coverage)``)."""
+    ranked = ranked_spans(reading, rule)
+    if not ranked:
+        return np.array([-math.inf, 0, 0, 0, 0])
+    span = ranked[0]
+    return np.array([span.logit - reading.null, passage_bm25(reading, span), lead(reading, ranked),
+                     span.agreement, span.coverage])
 
 
 def _score(question: SquadQuestion, text: str) -> tuple[float, float]:
@@ -90,12 +102,11 @@ def _score(question: SquadQuestion, text: str) -> tuple[float, float]:
     return exact_match(text, question.answers), f1(text, question.answers)
 
 
-def outcomes(questions, readings, weight, rule: Rule = Rule(0.0)):
-    """Per question: the top span's confidence under ``rule``'s weights, (EM, F1) answered, (EM, F1)
-    silent."""
+def outcomes(questions, readings, rule: Rule):
+    """Per question: the top span's confidence under ``rule``, (EM, F1) answered, (EM, F1) silent."""
     margins, answered, silent = [], [], []
     for q, reading in zip(questions, readings, strict=True):
-        span, confidence = top_span(reading, weight, rule)
+        span, confidence = top_span(reading, rule)
         margins.append(confidence)
         answered.append(_score(q, span.text) if span else _score(q, ""))
         silent.append(_score(q, ""))
@@ -125,7 +136,8 @@ def best_threshold(margins, answered, silent, has=None, min_has_f1: float | None
 
 
 def metrics(questions, margins, answered, silent, threshold) -> dict:
-    """SQuAD 2.0 EM/F1 (%), answerable F1, unanswerable declined, answer/no-answer accuracy."""
+    """SQuAD 2.0 EM/F1 (%), answerable F1, unanswerable declined, answer/no-answer accuracy; how many
+    right top spans the rule declined and how many wrong ones (not an exact match) it let through."""
     speak = margins >= threshold
     em = np.where(speak, answered[:, 0], silent[:, 0])
     f1s = np.where(speak, answered[:, 1], silent[:, 1])
@@ -140,16 +152,27 @@ def metrics(questions, margins, answered, silent, threshold) -> dict:
         "has_ans_f1": share(f1s[has]),
         "no_ans_declined": share(~speak[~has]),
         "no_answer_accuracy": share(speak == has),
+        "right_declined": int((~speak & has & (answered[:, 0] == 1)).sum()),
+        "wrong_answered": int((speak & (answered[:, 0] == 0)).sum()),
         "questions": len(questions),
     }
 
 
-def check_against_reader(reader, questions, readings, weight, rule: Rule) -> None:
+def case_outcomes(reader: ExtractiveReader, cases: list, rule: Rule) -> tuple[np.ndarray, np.ndarray]:
+    """Per answer-test case: (passed, passed) when its top span is answered, and when it is declined."""
+    answered, silent = [], []
+    for case, reading in cases:
+        top = reader.answers(reading, top_k=1, rule=replace(rule, threshold=-math.inf))
+        answered.append((float(check_case(case, top, no_answer=not top).passed),) * 2)
+        silent.append((float(bool(case.no_answer)),) * 2)
+    return np.array(answered).reshape(-1, 2), np.array(silent).reshape(-1, 2)
+
+
+def check_against_reader(reader, questions, readings, rule: Rule) -> None:
     """The replayed rule must give ``ExtractiveReader.answers``'s top answers."""
     for q, reading in zip(questions, readings, strict=True):
-        got = reader.answers(reading, top_k=1, fusion_weight=weight, no_answer_threshold=rule.threshold,
-                             no_answer_bm25_weight=rule.bm25_weight, no_answer_lead_weight=rule.lead_weight)
-        span, confidence = top_span(reading, weight, rule)
+        got = reader.answers(reading, top_k=1, rule=rule)
+        span, confidence = top_span(reading, rule)
         expected = span.text if span and confidence >= rule.threshold else None
         if (got[0].text if got else None) != expected:
             raise AssertionError(f"replayed rule differs from the reader on {q.id}")
@@ -157,7 +180,7 @@ def check_against_reader(reader, questions, readings, weight, rule: Rule) -> Non
 
 def tune(
     reader: ExtractiveReader, squad: SquadSet, *, name: str, k: int = 5,
-    min_answerable_f1: float | None = None, progress=None,
+    min_answerable_f1: float | None = None, progress=None, cases: list | None = None,
 ) -> Tuned:
     """Choose the fusion weight and no-answer threshold of ``reader`` on ``squad`` (see above).
 
@@ -170,45 +193,85 @@ def tune(
         F1 at least this (0-100): SQuAD 2.0's adversarial unanswerable questions otherwise push
         the threshold up until the reader declines many answerable questions.
     :param progress: called with 1 after each question read.
+    :param cases: ``(answer-test case, reading)`` pairs the no-answer rule is also chosen on (``choose``).
     """
-    store = Store(":memory:")
-    load_collection(squad, store)
-    tune_questions, held = split(squad)
-    tune_readings = read_all(reader, store, tune_questions, k, progress)
-    held_readings = read_all(reader, store, held, k, progress)
-    always = {w: metrics(tune_questions, *outcomes(tune_questions, tune_readings, w), -math.inf) for w in WEIGHTS}
-    weight = max(WEIGHTS, key=lambda w: (always[w]["has_ans_f1"] or 0.0, -w))
+    with Store(":memory:") as store:
+        load_collection(squad, store)
+        tune_questions, held = split(squad)
+        tune_readings = read_all(reader, store, tune_questions, k, progress)
+        held_readings = read_all(reader, store, held, k, progress)
+    return choose(reader, (tune_questions, tune_readings), (held, held_readings), name=name, k=k,
+                  min_answerable_f1=min_answerable_f1, cases=cases)
+
+
+def choose(
+    reader: ExtractiveReader, tuning: tuple[list, list[Reading]], heldout: tuple[list, list[Reading]], *,
+    name: str, k: int = 5, min_answerable_f1: float | None = None, cases: list | None = None,
+) -> Tuned:
+    """``tune``'s choice and report from the readings of both halves (``read_all``), read once.
+
+    :param tuning: the tuning half's questions and their readings.
+    :param heldout: the held-out half's questions and their readings (may be empty).
+    :param cases: ``(answer-test case, reading)`` pairs (``retrieval.answer_tests``) the no-answer
+        rule is also chosen on: users' paraphrased questions, where a right top span should rarely
+        be declined. Their share of cases passed weighs as much as the tuning half's mean F1.
+    """
+    tune_questions, tune_readings = tuning
+    held, held_readings = heldout
+    always = {
+        ranks: metrics(tune_questions, *outcomes(tune_questions, tune_readings, Rule(*ranks, -math.inf)), -math.inf)
+        for ranks in itertools.product(WEIGHTS, KIND_WEIGHTS, SENTENCE_WEIGHTS)
+    }
+    weight, kind_weight, sentence_weight = max(
+        always, key=lambda ranks: (always[ranks]["has_ans_f1"] or 0.0, -ranks[2], -ranks[1], -ranks[0])
+    )
+    ranking = Rule(weight, kind_weight, sentence_weight)
     has = np.array([bool(q.answers) for q in tune_questions])
+    found = np.array([evidence(r, ranking) for r in tune_readings]).reshape(-1, 5)
+    _, answered, silent = outcomes(tune_questions, tune_readings, ranking)
+    if cases:  # appended as rows worth len(tuning half) / len(cases) questions each
+        scale = len(tune_questions) / len(cases)
+        found = np.vstack([found, [evidence(r, ranking) for _, r in cases]])
+        case_answered, case_silent = case_outcomes(reader, cases, ranking)
+        answered, silent = np.vstack([answered, scale * case_answered]), np.vstack([silent, scale * case_silent])
+        has = np.concatenate([has, np.zeros(len(cases), dtype=bool)])
 
-    def tuned_rule(bm25_weight: float, lead_weight: float) -> tuple[Rule, float]:
-        """The best threshold for these weights on the tuning half, and the F1 it gives there."""
-        weights = Rule(0.0, bm25_weight, lead_weight)
-        tuned = outcomes(tune_questions, tune_readings, weight, weights)
-        threshold = best_threshold(*tuned, has=has, min_has_f1=min_answerable_f1)
-        return Rule(threshold, bm25_weight, lead_weight), metrics(tune_questions, *tuned, threshold)["f1"]
+    def tuned_rule(*weights: float) -> tuple[Rule, float]:
+        """The best threshold for these evidence weights, and the F1 summed over what it is chosen on."""
+        margins = found @ np.array([1.0, *weights])
+        threshold = best_threshold(margins, answered, silent, has=has, min_has_f1=min_answerable_f1)
+        rule = Rule(weight, kind_weight, sentence_weight, threshold, *weights)
+        return rule, float(np.where(margins >= threshold, answered[:, 1], silent[:, 1]).sum())
 
-    candidates = [tuned_rule(b, lw) for b in BM25_EVIDENCE for lw in LEAD_EVIDENCE]
-    rule = max(candidates, key=lambda c: (c[1], -c[0].bm25_weight, -c[0].lead_weight))[0]
+    candidates = [
+        tuned_rule(b, lw, a, c)
+        for b in BM25_EVIDENCE for lw in LEAD_EVIDENCE for a in AGREEMENT_EVIDENCE for c in COVERAGE_EVIDENCE
+    ]
+    weights = ("bm25_weight", "lead_weight", "agreement_weight", "coverage_weight")
+    rule = max(candidates, key=lambda c: (c[1], *(-getattr(c[0], w) for w in weights)))[0]
     margin_only = candidates[0][0]
-    f1_rule = Rule(best_threshold(*outcomes(tune_questions, tune_readings, weight, rule)),
-                   rule.bm25_weight, rule.lead_weight)
+    f1_rule = replace(rule, threshold=best_threshold(*outcomes(tune_questions, tune_readings, rule)))
 
     def scored(questions, readings, chosen: Rule) -> dict | None:
         if not questions:
             return None
-        return metrics(questions, *outcomes(questions, readings, weight, chosen), chosen.threshold)
+        return metrics(questions, *outcomes(questions, readings, chosen), chosen.threshold)
 
     if held:
-        check_against_reader(reader, held, held_readings, weight, rule)
+        check_against_reader(reader, held, held_readings, rule)
     report = {
         "fusion_weight": weight,
+        "kind_weight": kind_weight,
+        "sentence_weight": sentence_weight,
         "no_answer_threshold": round(rule.threshold, 3),
         "no_answer_bm25_weight": rule.bm25_weight,
         "no_answer_lead_weight": rule.lead_weight,
+        "no_answer_agreement_weight": rule.agreement_weight,
+        "no_answer_coverage_weight": rule.coverage_weight,
         "tune": scored(tune_questions, tune_readings, rule),
         "heldout": scored(held, held_readings, rule),
-        "heldout_always_answering": scored(held, held_readings, Rule(-math.inf)),
-        "heldout_margin_0": scored(held, held_readings, Rule(0.0)),
+        "heldout_always_answering": scored(held, held_readings, replace(ranking, threshold=-math.inf)),
+        "heldout_margin_0": scored(held, held_readings, ranking),
         "heldout_margin_only": (
             scored(held, held_readings, margin_only) | {"threshold": round(margin_only.threshold, 3)}
             if held else None
@@ -218,12 +281,15 @@ def tune(
         ),
         "tokens_per_question": round(statistics.mean(r.tokens for r in held_readings or tune_readings), 1),
     }
-    store.close()
     profile = ReaderProfile(
         no_answer_threshold=round(rule.threshold, 3),
         fusion_weight=weight,
         no_answer_bm25_weight=rule.bm25_weight,
         no_answer_lead_weight=rule.lead_weight,
+        kind_weight=kind_weight,
+        sentence_weight=sentence_weight,
+        no_answer_agreement_weight=rule.agreement_weight,
+        no_answer_coverage_weight=rule.coverage_weight,
         weights_sha256=weights_digest(reader.weights_folder) or "",
         tuned_on=(
             f"{name}: chosen on {len(tune_questions)} questions of its first half of articles, "

@@ -21,12 +21,12 @@ from retrieval.sentence_reader import sentence_bm25
 from retrieval.types import Passage
 
 #: Words of the passages' best sentences (with their neighbours) read per question.
-WINDOW_WORDS = 250
+WINDOW_WORDS = 400
 #: Most words in one window: longer runs of chosen sentences are cut between sentences (about the
 #: length of a SQuAD paragraph, what extractive readers are trained on).
 MAX_WINDOW_WORDS = 120
 #: Sentences scoring under this share of the best sentence's score are not read.
-MIN_SENTENCE_SHARE = 0.4
+MIN_SENTENCE_SHARE = 0.2
 #: Sentences read on either side of the best sentences.
 NEIGHBOURS = 1
 #: How many of the best sentences are read with their neighbours (the others are read alone).

@@ -181,9 +181,11 @@ def test_the_configured_collection_is_used_without_articles(qabot, tmp_path, db_
 
 
 #: Cases of examples/answers.yaml the builtin reader passed, encoder off, when this was written
-#: (of 88; 68 with the encoder; the stage-1 reader passed 69 and 71). Every case is kept; a change
-#: that loses cases fails here.
-BUILTIN_PASSED = 66
+#: (of 88; the stage-1 reader passed 69 and 71, the second-run reader 66, 68 with the encoder). 72
+#: (74 with the encoder) reading wider windows, with the ranking and no-answer rule of
+#: retrieval.span_ranking, whose threshold was chosen on this file too: not a held-out measure
+#: (examples/heldout/ is). Every case is kept; a change that loses cases fails here.
+BUILTIN_PASSED = 72
 
 
 def test_the_example_file_with_the_builtin_reader_passes_what_it_measured(tmp_path, db_path, monkeypatch):

@@ -10,6 +10,7 @@ import logging
 import math
 import socket
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -17,7 +18,8 @@ from index.store import Store
 from retrieval import model_files
 from retrieval.answer import answer
 from retrieval.loading import load_reader
-from retrieval.reader import MAX_LEAD, ExtractiveReader, NotAQuestionAnsweringModel, Reading, lead, passage_bm25, ranked_spans
+from retrieval.reader import ExtractiveReader, NotAQuestionAnsweringModel
+from retrieval.span_ranking import MAX_LEAD, Reading, lead, passage_bm25, ranked_spans
 from retrieval.search import search
 from retrieval.types import Passage
 PUTIN = "When did Putin last visit Pyongyang?"
@@ -168,11 +170,11 @@ def test_no_answer_when_nothing_beats_the_null_logit(seeded, sample_store):
     passages = search(PUTIN, store=sample_store, k=5)
     reading = seeded.score_spans(PUTIN, passages)
     assert reading.spans and math.isfinite(reading.null)
-    assert seeded.answers(reading, no_answer_threshold=math.inf) == []
-    best = max(span.logit for span in reading.spans)
-    bar = best - reading.null + 1e-3  # just out of reach of the best span
-    assert seeded.answers(reading, no_answer_threshold=bar) == []
-    assert seeded.answers(reading, no_answer_threshold=bar - 2e-3)
+    assert seeded.answers(reading, rule=replace(seeded.rule, threshold=math.inf)) == []
+    best = ranked_spans(reading, seeded.rule)[0].logit
+    bar = best - reading.null + 1e-3  # just out of reach of the best-ranked span
+    assert seeded.answers(reading, rule=replace(seeded.rule, threshold=bar)) == []
+    assert seeded.answers(reading, rule=replace(seeded.rule, threshold=bar - 2e-3))
 
     result = answer(PUTIN, store=sample_store, reader=sharing(seeded, no_answer_threshold=math.inf))
     assert result.no_answer and result.answers == () and result.passages
@@ -182,21 +184,22 @@ def test_no_answer_when_nothing_beats_the_null_logit(seeded, sample_store):
 def test_retrieval_evidence_can_lift_a_span_over_the_no_answer_bar_or_keep_it_under(seeded, sample_store):
     passages = search(PUTIN, store=sample_store, k=5)
     reading = seeded.score_spans(PUTIN, passages)
-    top = ranked_spans(reading, seeded.fusion_weight)[0]
+    by_logits = replace(seeded.rule, fusion_weight=0.0)  # the top span has the best logits: a lead >= 0
+    top = ranked_spans(reading, by_logits)[0]
     margin = top.logit - reading.null
     bar = margin + 0.5  # out of reach of the logits alone
-    assert seeded.answers(reading, no_answer_threshold=bar) == []
+    assert seeded.answers(reading, rule=replace(by_logits, threshold=bar)) == []
     # its passage's BM25 score, weighted, brings it over the bar
     weight = 1.0 / passage_bm25(reading, top)
-    lifted = seeded.answers(reading, top_k=1, no_answer_threshold=bar, no_answer_bm25_weight=weight)
+    lifted = seeded.answers(reading, top_k=1, rule=replace(by_logits, threshold=bar, bm25_weight=weight))
     assert [a.text for a in lifted] == [top.text]
     # so does its lead over the next different answer, which is at most MAX_LEAD
-    ahead = lead(reading, ranked_spans(reading, seeded.fusion_weight))
+    ahead = lead(reading, ranked_spans(reading, by_logits))
     assert 0 < ahead <= MAX_LEAD
-    by_lead = seeded.answers(reading, top_k=1, no_answer_threshold=bar, no_answer_lead_weight=1.0 / ahead)
+    by_lead = seeded.answers(reading, top_k=1, rule=replace(by_logits, threshold=bar, lead_weight=1.0 / ahead))
     assert [a.text for a in by_lead] == [top.text]
     # and a negative weight takes a weakly retrieved answer away
-    assert seeded.answers(reading, no_answer_threshold=margin - 0.5, no_answer_bm25_weight=-1.0 / passage_bm25(reading, top)) == []
+    assert seeded.answers(reading, rule=replace(by_logits, threshold=margin - 0.5, bm25_weight=-1.0 / passage_bm25(reading, top))) == []
 
 
 def test_a_very_long_question_is_cut_to_fit(seeded, sample_store):
@@ -213,7 +216,7 @@ def test_nothing_to_read(seeded):
 def test_fusion_weight_lets_the_passage_score_decide(seeded, sample_store):
     passages = search(PUTIN, store=sample_store, k=5)
     reading = seeded.score_spans(PUTIN, passages)
-    top = seeded.answers(reading, top_k=1, fusion_weight=1000.0)[0]
+    top = seeded.answers(reading, top_k=1, rule=replace(seeded.rule, fusion_weight=1000.0))[0]
     assert top.article_id == max(passages, key=lambda p: p.score).article_id
 
 

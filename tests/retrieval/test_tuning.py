@@ -11,9 +11,10 @@ from click.testing import CliRunner
 from bot.cli import cli
 from retrieval.loading import calibrate, load_reader
 from retrieval.profile import PROFILE_FILE, ReaderProfile, load_profile, save_profile, weights_digest
-from retrieval.reader import MAX_LEAD, UNTUNED_NO_ANSWER_THRESHOLD, Reading, Span, lead, ranked_spans
+from retrieval.reader import UNTUNED_NO_ANSWER_THRESHOLD
+from retrieval.span_ranking import MAX_LEAD, Reading, Rule, Span, lead, ranked_spans
 from retrieval.squad import SquadQuestion, load_squad
-from retrieval.tuning import Rule, best_threshold, metrics, outcomes, split
+from retrieval.tuning import best_threshold, metrics, outcomes, split
 from retrieval.types import Passage
 from retrieval.windows import Window
 from tests.conftest import ROOT
@@ -53,16 +54,16 @@ def test_retrieval_evidence_tells_apart_what_the_margin_alone_cannot():
     questions = [SquadQuestion("a", "q", ("answer",), 0), SquadQuestion("b", "q", (), 0)]
     # the same margin; the answerable question's passage matches it far better, and its reader is sure
     readings = [_reading("answer", 4.0, bm25=20.0), _reading("answer", 4.0, bm25=2.0, rival=3.5)]
-    margin_only = outcomes(questions, readings, 0.0)
+    margin_only = outcomes(questions, readings, Rule(0.0))
     assert list(margin_only[0]) == [4.0, 4.0]  # no threshold answers one and not the other
     for rule in (Rule(0.0, bm25_weight=0.2), Rule(0.0, lead_weight=1.0)):
-        confidences, answered, silent = outcomes(questions, readings, 0.0, rule)
+        confidences, answered, silent = outcomes(questions, readings, rule)
         threshold = best_threshold(confidences, answered, silent)
         assert confidences[0] > threshold > confidences[1]
         assert metrics(questions, confidences, answered, silent, threshold)["f1"] == 100.0
-    assert lead(readings[1], ranked_spans(readings[1], 0.0)) == 0.5
-    assert lead(readings[1], ranked_spans(readings[1], 0.0), 1) == MAX_LEAD  # nothing ranked after it
-    assert lead(readings[0], ranked_spans(readings[0], 0.0)) == MAX_LEAD  # no other answer
+    assert lead(readings[1], ranked_spans(readings[1], Rule(0.0))) == 0.5
+    assert lead(readings[1], ranked_spans(readings[1], Rule(0.0)), 1) == MAX_LEAD  # nothing ranked after it
+    assert lead(readings[0], ranked_spans(readings[0], Rule(0.0))) == MAX_LEAD  # no other answer
 
 
 def test_questions_are_split_by_article_first_half_chooses():

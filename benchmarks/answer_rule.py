@@ -1,0 +1,96 @@
+"""What the span reader's ranking and no-answer rule do on answer-test files: right answers kept,
+right answers declined, wrong ones let through.
+
+    python -m benchmarks.answer_rule examples/answers.yaml examples/heldout/answers.yaml
+
+Each file's articles become a collection and each standalone case's question is read once
+(``search``, then ``ExtractiveReader.score_spans``; a case with ``after:`` is a conversation, left
+to ``qabot eval``). Then every rule compared decides on the same readings:
+
+- ``profile``: the reader's own, from its profile (what ``qabot ask`` does);
+- ``always``: the same ranking, never declining (``QABOT_NO_ANSWER_THRESHOLD=-inf``);
+- ``before`` (with ``--before PROFILE``): another profile's rule, e.g. the one shipped before
+  (``git show REV:retrieval/builtin_reader/qabot_profile.json``).
+
+Per file and rule it prints how many cases pass, and of the answerable ones how many are right,
+declined though their top span was right, declined with a wrong top span, and answered wrongly;
+of the unanswerable ones how many are declined. The last line is ``RESULT {json}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+from retrieval.answer_tests import article_collection, check_case, load_answer_tests
+from retrieval.loading import BUILTIN, load_encoder, load_reader
+from retrieval.profile import ReaderProfile
+from retrieval.search import DEFAULT_K, search
+from retrieval.span_ranking import Rule
+
+
+def readings(path: str, reader, encoder) -> list:
+    """``(case, reading)`` for each standalone case of the file."""
+    tests = load_answer_tests(path)
+    with article_collection(tests, encoder=encoder) as store:
+        return [
+            (case, reader.score_spans(case.question, search(case.question, store=store, k=DEFAULT_K, encoder=encoder)))
+            for case in tests.cases
+            if not case.after
+        ]
+
+
+def outcome(reader, read: list, rule) -> dict:
+    """The counts of one rule on one file's readings."""
+    counts = dict.fromkeys(
+        ("passed", "right", "right_declined", "wrong_declined", "wrong_answered", "no_answer_declined",
+         "no_answer_answered"), 0)
+    for case, reading in read:
+        answers = reader.answers(reading, top_k=1, rule=rule)
+        result = check_case(case, answers, no_answer=not answers)
+        counts["passed"] += result.passed
+        if case.no_answer:
+            counts["no_answer_declined" if not answers else "no_answer_answered"] += 1
+            continue
+        top = reader.answers(reading, top_k=1, rule=replace(rule, threshold=-math.inf))
+        top_right = check_case(case, top, no_answer=not top).passed
+        if answers:
+            counts["right" if result.passed else "wrong_answered"] += 1
+        else:
+            counts["right_declined" if top_right else "wrong_declined"] += 1
+    return counts | {"cases": len(read)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("files", nargs="+", help="answer-test files (YAML or JSONL) with their articles")
+    parser.add_argument("--model", default=BUILTIN, help="builtin, a folder or a hub id")
+    parser.add_argument("--no-encoder", action="store_true", help="BM25 search only")
+    parser.add_argument("--before", help="a profile (JSON) whose rule to compare")
+    args = parser.parse_args(argv)
+    reader = load_reader(args.model, use_encoder=False)
+    encoder = None if args.no_encoder else load_encoder(True)
+    own = reader.rule
+    rules = {"profile": own, "always": replace(own, threshold=-math.inf)}
+    if args.before:
+        before = ReaderProfile(**json.loads(Path(args.before).read_text()))
+        rules["before"] = Rule(
+            before.fusion_weight, before.kind_weight, before.sentence_weight, before.no_answer_threshold,
+            before.no_answer_bm25_weight, before.no_answer_lead_weight, before.no_answer_agreement_weight,
+            before.no_answer_coverage_weight,
+        )
+    result = {"model": args.model, "encoder": encoder is not None, "rule": own.__dict__, "files": {}}
+    for path in args.files:
+        read = readings(path, reader, encoder)
+        result["files"][path] = {name: outcome(reader, read, rule) for name, rule in rules.items()}
+        for name, counts in result["files"][path].items():
+            print(f"{path} {name:8} " + " ".join(f"{key} {value}" for key, value in counts.items()))
+    print("RESULT " + json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
