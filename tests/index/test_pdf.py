@@ -176,7 +176,7 @@ def test_too_many_pages_too_much_text_and_a_bomb_are_refused(printed, tmp_path, 
 
 
 def test_a_pdf_that_takes_too_long_is_stopped(tmp_path, store, capfd, monkeypatch):
-    long = typeset(sample_sections() * 4, title="Everything, four times", columns=2, separate_words=True)
+    long = typeset(sample_sections() * 12, title="Everything, twelve times", columns=2, separate_words=True)
     monkeypatch.setattr(pdf, "WORKER_SECONDS", 1)
     assert refused(long.data, tmp_path, store, capfd) == "reading the PDF took more than 1 s of CPU time"
 
