@@ -2,7 +2,7 @@
 
     python -m benchmarks.scale_out --chunks 100000
     python -m benchmarks.scale_out --chunks 1000000 --db /tmp/scale-1m.db     # kept, reused next time
-    python -m benchmarks.scale_out --squad [--limit 500]                       # end to end on the SQuAD slice
+    python -m benchmarks.scale_out --squad [--limit 500] [--encoder off]       # end to end on the SQuAD slice
 
 The collection is ``benchmarks.retrieval``'s seeded news-like one, built through ``Store.add_article``
 (or reused from ``--db``). For each engine, on the same stored terms and the same questions:
@@ -139,7 +139,7 @@ def squad(args) -> dict:
     data = load_squad(args.file or SLICE)
     questions = sample(list(data.questions), limit=args.limit, seed=args.seed)
     reader = load_reader("builtin")
-    encoder = load_encoder(True)
+    encoder = load_encoder(args.encoder == "auto")
     folder = Path(tempfile.mkdtemp(prefix="qabot-squad-shards-"))
     shards = _shards(folder, 2)
     result = {"questions": len(questions), "reader": reader.name, "encoder": encoder is not None}
@@ -184,6 +184,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--squad", action="store_true", help="Instead: the SQuAD slice end to end on both engines.")
     parser.add_argument("--file", type=Path, help="--squad: a SQuAD v2.0 file (default: the shared slice).")
     parser.add_argument("--limit", type=int, help="--squad: ask this many questions, drawn at random.")
+    parser.add_argument("--encoder", choices=("auto", "off"), default="auto",
+                        help="--squad: auto: hybrid search with all-MiniLM-L6-v2 if installed; off: BM25 alone.")
     args = parser.parse_args(argv)
     result = squad(args) if args.squad else scale_out(args)
     print("RESULT " + json.dumps(result))

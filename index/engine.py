@@ -65,8 +65,9 @@ class SearchIndex(Protocol):
     def before_write(self) -> None:
         """Called before an article is stored."""
 
-    def after_commit(self) -> None:
-        """Called after a transaction that changed articles committed; never raises."""
+    def after_commit(self) -> int:
+        """Called after a transaction that changed articles committed: push what it owes the index
+        (``catch_up``); never raises. How many articles were pushed."""
 
     def catch_up(self) -> int:
         """Push what the outbox owes this index; how many articles were pushed."""
@@ -184,8 +185,9 @@ class EmbeddedIndex:
     def before_write(self) -> None:
         """Nothing: the index is written in the article's transaction."""
 
-    def after_commit(self) -> None:
+    def after_commit(self) -> int:
         """Nothing: the index was written in the article's transaction."""
+        return 0
 
     def catch_up(self) -> int:
         """Nothing to push: 0."""

@@ -114,7 +114,7 @@ class XapianIndex:
             readers = self._connected()
             name = self._serving()
             if outbox.waiting(self.store.db.conn, name) and time.monotonic() - self._pushed_at >= self.retry_seconds:
-                if self.catch_up():
+                if self.after_commit():  # (a question is answered whatever the push meets)
                     readers = self._connected()  # reopened: the shards' new commits seen
             query = xapian.Query(xapian.Query.OP_OR, [xapian_term(t) for t in dict.fromkeys(terms)])
             while True:
@@ -347,12 +347,15 @@ class XapianIndex:
                 raise
             log.warning("the Xapian shards could not be made this collection's index: %s", error)
 
-    def after_commit(self) -> None:
-        """Push what the commit owed the shards; a shard down or busy keeps its rows (logged)."""
+    def after_commit(self) -> int:
+        """Push what the commit owed the shards; a shard down or busy keeps its rows, and any
+        failure is logged, never raised (the article is stored; the outbox keeps what the shards
+        lack). How many articles were pushed."""
         try:
-            self.catch_up()
-        except Exception as error:  # the article is stored: the outbox keeps what the shards lack
+            return self.catch_up()
+        except Exception as error:
             log.warning("the index outbox could not be pushed (it is kept): %s", error)
+            return 0
 
     def catch_up(self) -> int:
         """Push the outbox rows of the generation these shards hold, shard by shard: a shard that is
