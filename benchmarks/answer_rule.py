@@ -25,11 +25,11 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from retrieval.answer_tests import article_collection, check_case, load_answer_tests
-from retrieval.loading import BUILTIN, load_encoder, load_reader
-from retrieval.profile import ReaderProfile
-from retrieval.search import DEFAULT_K, search
-from retrieval.span_ranking import Rule
+from qabot.evaluation.answer_tests import article_collection, check_case, load_answer_tests
+from qabot.retrieval.loading import BUILTIN, load_encoder, load_reader
+from qabot.models.profile import ReaderProfile
+from qabot.retrieval.search import DEFAULT_K, search
+from qabot.retrieval.span_ranking import Rule
 
 
 def readings(path: str, reader, encoder) -> list:

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--model", default="builtin",
                         help="QABOT_QA_MODEL for the ask and the console (default builtin)")
     args = parser.parse_args(argv)
-    qabot = [sys.executable, "-c", "from bot.cli import cli; cli()"]
+    qabot = [sys.executable, "-c", "from qabot.bot.cli import cli; cli()"]
     with tempfile.TemporaryDirectory() as workdir:
         env = {**os.environ, "QABOT_DB": str(Path(workdir) / "cold.db"), "QABOT_QA_MODEL": args.model,
                "HF_HUB_OFFLINE": "1", "XDG_CACHE_HOME": workdir}

@@ -20,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from index import feeds
-from index.feed_parsing import parse_feed
-from index.fetch import Page
-from index.ingest import from_url, store_draft
-from index.store import Store
+from qabot.index import feeds
+from qabot.index.feed_parsing import parse_feed
+from qabot.index.fetch import Page
+from qabot.index.ingest import from_url, store_draft
+from qabot.index.store import Store
 from tests.page_server import PageServer, news_site, rss_feed
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from retrieval import language
+from qabot.retrieval import language
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "questions_by_language.jsonl"

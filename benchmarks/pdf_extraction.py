@@ -37,10 +37,10 @@ import sys
 import time
 from collections import Counter
 
-from index.pages import split_pages
-from index.pdf import LIBRARY, MAX_PAGES, article_text, read_pdf
-from index.pdf_worker import extract
-from index.store import MAX_TEXT_CHARS
+from qabot.index.pages import split_pages
+from qabot.index.pdf import LIBRARY, MAX_PAGES, article_text, read_pdf
+from qabot.index.pdf_worker import extract
+from qabot.index.store import MAX_TEXT_CHARS
 from tests.pdf_documents import BUDGET_TABLE, report, sample_sections, typeset
 
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")

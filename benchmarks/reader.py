@@ -49,13 +49,13 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.squad import SLICE, Question, build_collection, load_slice, score
-from index.ingest import import_path
-from index.store import Store
-from retrieval.loading import calibrate, model_location
-from retrieval.reader import ExtractiveReader
-from retrieval.search import search
-from retrieval.span_decoding import answer_question, encode_windows
-from retrieval.types import Passage
+from qabot.index.ingest import import_path
+from qabot.index.store import Store
+from qabot.retrieval.loading import calibrate, model_location
+from qabot.retrieval.reader import ExtractiveReader
+from qabot.retrieval.search import search
+from qabot.retrieval.span_decoding import answer_question, encode_windows
+from qabot.retrieval.types import Passage
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLES = ROOT / "examples" / "articles"

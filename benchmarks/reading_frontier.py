@@ -11,7 +11,7 @@ sentences kept down to 0.4 of the best; wider windows, 300 to 600 words, with a 
 that they really are wider; uncut windows; whole passages, ``window_words=None,
 max_window_words=None``; k = 3, 5, 8 passages; int8):
 
-1. **SQuAD 2.0**, the held-out half of the shared slice (``retrieval.tuning.split``: the articles the
+1. **SQuAD 2.0**, the held-out half of the shared slice (``evaluation.tuning.split``: the articles the
    shipped profile was *not* tuned on), a seeded sample of ``--questions`` (400) of its questions,
    answerable and unanswerable as they come. Per question, per configuration: ``search(k)``, then
    ``score_spans`` once (on ``--accuracy-threads``, 1: the same logits, and no CPU lost spinning
@@ -27,12 +27,12 @@ max_window_words=None``; k = 3, 5, 8 passages; int8):
      questions declined); ``f1_margin0``: with the untuned rule (margin 0) instead;
    * ``f1_refit``: SQuAD 2.0 F1 with the shipped rule's evidence weights but its threshold re-fitted
      to this configuration, leave one article out (fitted on the sample's other held-out articles,
-     maximising SQuAD 2.0 F1 as ``retrieval.tuning.best_threshold`` does): what a re-tune could give;
+     maximising SQuAD 2.0 F1 as ``evaluation.tuning.best_threshold`` does): what a re-tune could give;
    * ``tokens``: tokens fed to the model.
 
 2. **Answer tests**, ``examples/answers.yaml`` (88 cases, its own collection of ``examples/articles``):
    each case's question is searched (k passages) and read once, and checked with the answer tests'
-   own rule (``retrieval.answer_tests.check_case``) on the top answer with the shipped rule
+   own rule (``evaluation.answer_tests.check_case``) on the top answer with the shipped rule
    (``yaml_passed``: what ``qabot eval`` gives, checked against ``run_answer_tests`` for the shipped
    configuration) and with the rule off (``yaml_passed_off``).
 
@@ -78,15 +78,15 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.squad import SLICE
-from index.store import Store
-from retrieval.answer_tests import article_collection, check_case, load_answer_tests, run_answer_tests
-from retrieval.loading import calibrate, model_location
-from retrieval.metrics import exact_match, f1
-from retrieval.reader import ExtractiveReader
-from retrieval.search import search
-from retrieval.span_decoding import decode_spans, encode_windows
-from retrieval.squad import load_collection, load_squad, sample
-from retrieval.tuning import best_threshold, outcomes, split
+from qabot.index.store import Store
+from qabot.evaluation.answer_tests import article_collection, check_case, load_answer_tests, run_answer_tests
+from qabot.retrieval.loading import calibrate, model_location
+from qabot.evaluation.metrics import exact_match, f1
+from qabot.retrieval.reader import ExtractiveReader
+from qabot.retrieval.search import search
+from qabot.retrieval.span_decoding import decode_spans, encode_windows
+from qabot.evaluation.squad import load_collection, load_squad, sample
+from qabot.evaluation.tuning import best_threshold, outcomes, split
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSWER_TESTS = ROOT / "examples" / "answers.yaml"

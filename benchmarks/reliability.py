@@ -60,10 +60,10 @@ from pathlib import Path
 
 from rank_bm25 import BM25Okapi
 
-from index import bm25
-from index.bm25 import EmptyIndex
-from index.ingest import import_path
-from index.store import DuplicateArticle, Store
+from qabot.index import bm25
+from qabot.index.bm25 import EmptyIndex
+from qabot.index.ingest import import_path
+from qabot.index.store import DuplicateArticle, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ_TESTS = ["tests/test_fuzz.py", "tests/bot/test_bot_fuzz.py"]
@@ -85,7 +85,7 @@ def write_articles(path: Path, count: int, seed: int) -> None:
 
 def _import(db: Path, source: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", "from bot.cli import cli; cli()", "--db", str(db), "import", str(source), "--json"],
+        [sys.executable, "-c", "from qabot.bot.cli import cli; cli()", "--db", str(db), "import", str(source), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         # no chunk embeddings: the probe is about the articles, and encoding would dominate its time
@@ -136,7 +136,7 @@ def kill_loop(workdir: Path, *, kills: int, articles: int, seed: int = 0) -> dic
 
 def _update_feeds(db: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", "from bot.cli import cli; cli()", "--db", str(db), "update-feeds", "--json"],
+        [sys.executable, "-c", "from qabot.bot.cli import cli; cli()", "--db", str(db), "update-feeds", "--json"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "QABOT_QA_MODEL": "sentence", "QABOT_ENCODER": "off", "QABOT_ALLOW_PRIVATE_URLS": "1"},
@@ -180,7 +180,7 @@ def feed_kill_loop(workdir: Path, *, kills: int, entries: int, latency: float = 
         (corrupt: ``Store.verify()`` or ``feed_problems`` failed after a kill; lost: entries without
         their article after the final pass; duplicates: articles stored twice).
     """
-    from index.feeds import follow
+    from qabot.index.feeds import follow
     from tests.page_server import PageServer, news_site
 
     rng = random.Random(seed)
@@ -376,7 +376,7 @@ def bomb_probe(decoded_bytes: int = 4_000_000_000) -> dict:
     """
     import tracemalloc
 
-    from index.fetch import FetchError, fetch
+    from qabot.index.fetch import FetchError, fetch
     from tests.page_server import PageServer, compressed, page
 
     piece = b"\0" * 1_000_000
@@ -452,8 +452,8 @@ def load_probe(workdir: Path, *, questions: int = 200, chats: int = 50, spread: 
 
 
 async def _load(workdir: Path, questions: int, chats: int, spread: float, rounds: int) -> dict:
-    from bot.app import build_application
-    from retrieval.loading import SENTENCE, load_reader
+    from qabot.bot.app import build_application
+    from qabot.retrieval.loading import SENTENCE, load_reader
     from tests.bot.conftest import QUESTIONS, bot_settings, serving
     from tests.bot.fake_bot_api import FakeBotAPI
     from tests.conftest import SAMPLE_ARTICLES

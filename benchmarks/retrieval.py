@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.analysis import STOPWORDS, question_terms, terms
-from index.store import Store, content_hash
+from qabot.index.analysis import STOPWORDS, question_terms, terms
+from qabot.index.store import Store, content_hash
 
 WORDS_PER_SENTENCE = (8, 30)
 SENTENCES_PER_PARAGRAPH = 5

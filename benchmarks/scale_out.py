@@ -18,7 +18,7 @@ The collection is ``benchmarks.retrieval``'s seeded news-like one, built through
 The shards are ``xapian-tcpsrv --writable`` on 127.0.0.1 (this machine: they share its cores with the
 client), started in their own sessions and stopped by pid. The collection is left searched by the
 embedded index, as found. ``--squad`` instead answers the shared SQuAD v2.0 slice end to end
-(``retrieval.squad.evaluate_squad``, the builtin reader, hybrid search when the encoder is installed)
+(``evaluation.squad.evaluate_squad``, the builtin reader, hybrid search when the encoder is installed)
 once on the embedded index and once on 2 shards, with SQuAD 2.0 F1 (answerable F1 and declined
 unanswerable questions together). Prints ``RESULT {json}`` last.
 """
@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.retrieval import Corpus, build
-from index.analysis import question_terms
-from index.store import Store
+from qabot.index.analysis import question_terms
+from qabot.index.store import Store
 
 K = 10
 
@@ -131,10 +131,10 @@ def scale_out(args) -> dict:
 def squad(args) -> dict:
     """The shared SQuAD slice answered end to end on the embedded index and on 2 shards."""
     from benchmarks.squad import SLICE
-    from retrieval.embeddings import embed_missing
-    from retrieval.loading import load_encoder, load_reader
-    from retrieval.search import search
-    from retrieval.squad import evaluate_squad, load_collection, load_squad, sample
+    from qabot.retrieval.embeddings import embed_missing
+    from qabot.retrieval.loading import load_encoder, load_reader
+    from qabot.retrieval.search import search
+    from qabot.evaluation.squad import evaluate_squad, load_collection, load_squad, sample
 
     data = load_squad(args.file or SLICE)
     questions = sample(list(data.questions), limit=args.limit, seed=args.seed)

@@ -5,7 +5,7 @@
     python -m benchmarks.squad --model ../shared/models/minilm-squad1
 
 SQuAD-open style, on the answerable questions: every paragraph is an article of one collection and
-each question is asked of all of them (``retrieval.squad``).
+each question is asked of all of them (``evaluation.squad``).
 
 * Ours: ``search()`` over 150-word chunks (hybrid with the all-MiniLM-L6-v2 encoder unless
   ``--encoder off``), and the offline sentence reader's best sentence of the top 5 passages.
@@ -35,16 +35,16 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from index.analysis import question_terms, terms
-from index.chunking import split_sentences
-from index.store import DuplicateArticle, Store
-from retrieval.embeddings import embed_missing
-from retrieval.loading import load_encoder, load_reader, sentence_reader
-from retrieval.metrics import exact_match, f1
-from retrieval.search import DEFAULT_K, search
-from retrieval.sentence_reader import SentenceReader
-from retrieval.squad import evaluate_squad, load_collection, load_squad, sample
-from retrieval.types import Passage
+from qabot.index.analysis import question_terms, terms
+from qabot.index.chunking import split_sentences
+from qabot.index.store import DuplicateArticle, Store
+from qabot.retrieval.embeddings import embed_missing
+from qabot.retrieval.loading import load_encoder, load_reader, sentence_reader
+from qabot.evaluation.metrics import exact_match, f1
+from qabot.retrieval.search import DEFAULT_K, search
+from qabot.retrieval.sentence_reader import SentenceReader
+from qabot.evaluation.squad import evaluate_squad, load_collection, load_squad, sample
+from qabot.retrieval.types import Passage
 
 #: Material shared beside the checkout: the SQuAD slice and a small real QA model.
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -83,7 +83,7 @@ def load_slice(path: Path = SLICE) -> list[dict]:
 
 
 def build_collection(store: Store, data: list[dict]) -> list[Question]:
-    """Store every paragraph as an article (as ``retrieval.squad.load_collection`` does); all questions."""
+    """Store every paragraph as an article (as ``evaluation.squad.load_collection`` does); all questions."""
     questions = []
     for index, article in enumerate(data):
         title = article["title"].replace("_", " ")

@@ -6,7 +6,7 @@
     python -m benchmarks.tune_reader --tests examples/answers.yaml --min-answerable-f1 68   # the shipped profile
 
 The slice (10 Wikipedia articles, 3,366 questions, 49% unanswerable) becomes one collection of its
-370 paragraphs and every question is read end to end once (``retrieval.tuning``): the fusion weight
+370 paragraphs and every question is read end to end once (``evaluation.tuning``): the fusion weight
 and no-answer threshold are chosen on the first five articles (1,407 questions) and reported on the
 other five (1,959 held out), beside always answering and the untuned margin 0.
 
@@ -23,11 +23,11 @@ import time
 
 from benchmarks.squad import SLICE
 from benchmarks.answer_rule import readings
-from retrieval.loading import BUILTIN, load_encoder, model_location
-from retrieval.profile import save_profile
-from retrieval.reader import ExtractiveReader
-from retrieval.squad import load_squad
-from retrieval.tuning import tune
+from qabot.retrieval.loading import BUILTIN, load_encoder, model_location
+from qabot.models.profile import save_profile
+from qabot.retrieval.reader import ExtractiveReader
+from qabot.evaluation.squad import load_squad
+from qabot.evaluation.tuning import tune
 
 
 def main(argv: list[str] | None = None) -> dict:

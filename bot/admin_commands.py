@@ -21,11 +21,11 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import Application
 
-from bot.formatting import article_line, plural, stats_as_text, text_as_html
-from bot.handlers import ADD_USAGE, BotContext, _admin_or_refuse, _after_command, _answer_press, _reply, _typing
-from bot.ids import parse_id
-from index.fetch import ALLOW_PRIVATE_SETTING
-from index.ingest import (
+from qabot.bot.formatting import article_line, plural, stats_as_text, text_as_html
+from qabot.bot.handlers import ADD_USAGE, BotContext, _admin_or_refuse, _after_command, _answer_press, _reply, _typing
+from qabot.bot.ids import parse_id
+from qabot.index.fetch import ALLOW_PRIVATE_SETTING
+from qabot.index.ingest import (
     FILE_SUFFIXES,
     PrivateURLRefused,
     from_bytes,
@@ -34,8 +34,8 @@ from index.ingest import (
     read_source,
     store_draft,
 )
-from index.store import Article, ArticleNotFound, ArticleRefused, Store
-from retrieval.embeddings import embed_missing
+from qabot.index.store import Article, ArticleNotFound, ArticleRefused, Store
+from qabot.retrieval.embeddings import embed_missing
 
 log = logging.getLogger(__name__)
 

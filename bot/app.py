@@ -28,11 +28,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin_commands, delivery, feed_commands, handlers, inline
-from bot.config import Settings
-from bot.conversation import QUESTION_KEY, Conversations
-from bot.inline import InlineAnswers
-from index.store import Store
+from qabot.bot import admin_commands, delivery, feed_commands, handlers, inline
+from qabot.bot.config import Settings
+from qabot.bot.conversation import QUESTION_KEY, Conversations
+from qabot.bot.inline import InlineAnswers
+from qabot.index.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +209,7 @@ def build_application(settings: Settings, store: Store, reader, encoder=None) ->
     application.add_handler(CommandHandler("start", handlers.start, filters=typed))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=typed))
     application.add_handler(CommandHandler("ask", handlers.ask, filters=typed))
+    application.add_handler(CommandHandler("whoami", handlers.whoami, filters=typed))
     application.add_handler(MessageHandler(new & question, handlers.question))
     # a forwarded command is said to be ignored in private; a group hears nothing
     application.add_handler(
@@ -301,8 +302,8 @@ def run(settings: Settings) -> None:
     :raises WebhookServerError: the webhook server cannot listen on QABOT_WEBHOOK_PORT.
     :raises index.store.SchemaTooNew: the collection was written by a newer qabot.
     """
-    from retrieval.embeddings import embed_missing
-    from retrieval.loading import load_encoder, load_reader
+    from qabot.retrieval.embeddings import embed_missing
+    from qabot.retrieval.loading import load_encoder, load_reader
 
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from bot import cli_collection, cli_feeds
-from bot.cli_context import (
+from qabot.bot import cli_collection, cli_feeds
+from qabot.bot.cli_context import (
     ExistingPath,
     collection_path,
     echo_json,
@@ -25,12 +25,12 @@ from bot.cli_context import (
     settings_of,
     store_of,
 )
-from bot.config import InvalidSetting, Settings
-from index.bm25 import EmptyIndex
-from index.engine import IndexUnavailable
-from index.store import SchemaTooNew, Store
-from retrieval.answer import DEFAULT_ANSWERS, answer
-from retrieval.search import DEFAULT_K, search
+from qabot.bot.config import InvalidSetting, Settings
+from qabot.index.bm25 import EmptyIndex
+from qabot.index.engine import IndexUnavailable
+from qabot.index.store import SchemaTooNew, Store
+from qabot.retrieval.answer import DEFAULT_ANSWERS, answer
+from qabot.retrieval.search import DEFAULT_K, search
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def search_command(ctx, query, k, as_json) -> None:
 @click.pass_context
 def ask(ctx, question, k, as_json) -> None:
     """Answer a question from the collection, with the sentence and source."""
-    from bot.formatting import result_as_json, result_as_text
+    from qabot.bot.formatting import result_as_json, result_as_text
 
     if not question.strip():
         raise click.UsageError('the question is empty: qabot ask "When did Putin last visit Pyongyang?"')
@@ -153,9 +153,9 @@ def run(ctx) -> None:
         ctx.exit(2)
     from telegram.error import InvalidToken, TelegramError
 
-    from bot.app import REJECTED_TOKEN, BotAPIUnusable, WebhookServerError, bot_api_address
-    from bot.app import run as run_bot
-    from bot.delivery import unreachable
+    from qabot.bot.app import REJECTED_TOKEN, BotAPIUnusable, WebhookServerError, bot_api_address
+    from qabot.bot.app import run as run_bot
+    from qabot.bot.delivery import unreachable
 
     try:
         run_bot(settings)
@@ -181,7 +181,7 @@ def run(ctx) -> None:
 @click.pass_context
 def console(ctx) -> None:
     """Chat with the collection in the terminal: questions, /add, /list, /remove, /stats, /help."""
-    from bot.console import chat
+    from qabot.bot.console import chat
 
     chat(
         store_of(ctx) if collection_path(ctx).exists() else collection_path(ctx),  # created by /add
@@ -216,8 +216,8 @@ def eval_command(ctx, file, squad_file, k, limit, seed, as_json) -> None:
         return
     if limit is not None or seed is not None:
         raise click.UsageError("--limit and --seed go with --squad")
-    from bot.formatting import answer_tests_summary_as_text, case_as_text
-    from retrieval.answer_tests import (
+    from qabot.bot.formatting import answer_tests_summary_as_text, case_as_text
+    from qabot.evaluation.answer_tests import (
         MalformedTests,
         article_collection,
         load_answer_tests,
@@ -260,10 +260,10 @@ def eval_command(ctx, file, squad_file, k, limit, seed, as_json) -> None:
 
 def _eval_squad(ctx: click.Context, path: str, limit: int | None, seed: int, as_json: bool) -> None:
     """``qabot eval --squad``: the paragraphs as a temporary collection, the questions asked of it."""
-    from bot.formatting import squad_report_as_text
-    from bot.progress import Progress
-    from retrieval.embeddings import embed_missing
-    from retrieval.squad import MalformedSquad, evaluate_squad, load_collection, load_squad, sample
+    from qabot.bot.formatting import squad_report_as_text
+    from qabot.bot.progress import Progress
+    from qabot.retrieval.embeddings import embed_missing
+    from qabot.evaluation.squad import MalformedSquad, evaluate_squad, load_collection, load_squad, sample
 
     try:
         squad = load_squad(path)
@@ -304,12 +304,12 @@ def _eval_squad(ctx: click.Context, path: str, limit: int | None, seed: int, as_
 @click.pass_context
 def tune(ctx, squad_file, k, min_answerable_f1, dry_run, as_json) -> None:
     """Tune QABOT_QA_MODEL's no-answer threshold and fusion weight on a SQuAD file; keep them in its profile."""
-    from bot.progress import Progress
-    from retrieval.loading import SENTENCE, model_location
-    from retrieval.profile import save_profile
-    from retrieval.reader import ExtractiveReader
-    from retrieval.squad import MalformedSquad, load_squad
-    from retrieval.tuning import tune as tune_reader
+    from qabot.bot.progress import Progress
+    from qabot.retrieval.loading import SENTENCE, model_location
+    from qabot.models.profile import save_profile
+    from qabot.retrieval.reader import ExtractiveReader
+    from qabot.evaluation.squad import MalformedSquad, load_squad
+    from qabot.evaluation.tuning import tune as tune_reader
 
     settings = settings_of(ctx)
     if settings.qa_model == SENTENCE:
@@ -349,7 +349,7 @@ def tune(ctx, squad_file, k, min_answerable_f1, dry_run, as_json) -> None:
 @click.pass_context
 def download_model(ctx, model) -> None:
     """Fetch the QA model (tokenizer and weights) into the Hugging Face cache [default: QABOT_QA_MODEL]."""
-    from retrieval import model_files
+    from qabot.models import model_files
 
     model = model or settings_of(ctx).qa_model
     if model == "sentence":

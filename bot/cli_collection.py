@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli_context import (
+from qabot.bot.cli_context import (
     ARTICLE_ID,
     ExistingPath,
     collection_path,
@@ -20,10 +20,10 @@ from bot.cli_context import (
     settings_of,
     store_of,
 )
-from bot.formatting import articles_table, plural
-from index.engine import IndexUnavailable
-from index.pages import is_paged, page_at, split_pages
-from index.store import ArticleNotFound, ArticleRefused
+from qabot.bot.formatting import articles_table, plural
+from qabot.index.engine import IndexUnavailable
+from qabot.index.pages import is_paged, page_at, split_pages
+from qabot.index.store import ArticleNotFound, ArticleRefused
 
 
 @click.command(short_help="Add one article: a file, an http(s) URL, or - for stdin.")
@@ -39,7 +39,7 @@ def add(ctx, source, title, url, published, as_json) -> None:
     A text's first line is its title when it looks like one (a heading, or a short line without a
     full stop before a blank line); otherwise a title is made from the text and all of it is kept.
     """
-    from index.ingest import read_source, store_draft  # not loaded for questions
+    from qabot.index.ingest import read_source, store_draft  # not loaded for questions
 
     stdin_text = sys.stdin.read() if source == "-" else None
     try:
@@ -70,8 +70,8 @@ def import_command(ctx, path, as_json) -> None:
     failed, the import stopped (a full disk) or PATH is neither a folder nor a .jsonl file, 2 on a
     usage error (no such PATH).
     """
-    from bot.progress import tracked
-    from index.ingest import ImportStopped, IngestError, check_importable, import_path
+    from qabot.bot.progress import tracked
+    from qabot.index.ingest import ImportStopped, IngestError, check_importable, import_path
 
     stopped = None
     try:
@@ -211,7 +211,7 @@ def reindex(ctx, as_json) -> None:
     in one transaction (run it again if interrupted). Either way any other index is dropped, with
     what the outbox owed it. Progress goes to stderr.
     """
-    from bot.progress import Progress
+    from qabot.bot.progress import Progress
 
     store = store_of(ctx)
     with Progress(store.counts()["chunks"], label="reindexing", unit="chunk") as bar:

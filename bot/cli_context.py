@@ -11,9 +11,9 @@ from pathlib import Path
 
 import click
 
-from bot.config import Settings
-from bot.ids import NotAnId, parse_id
-from index.store import SchemaTooNew, Store
+from qabot.bot.config import Settings
+from qabot.bot.ids import NotAnId, parse_id
+from qabot.index.store import SchemaTooNew, Store
 
 
 class ExistingPath(click.Path):
@@ -96,7 +96,7 @@ def echo_json(value) -> None:
 
 def reader_of(ctx: click.Context):
     """The reader QABOT_QA_MODEL names (the sentence reader when the model cannot be loaded)."""
-    from retrieval.loading import load_reader
+    from qabot.retrieval.loading import load_reader
 
     settings = settings_of(ctx)
     return load_reader(settings.qa_model, **settings.reader_options())
@@ -104,7 +104,7 @@ def reader_of(ctx: click.Context):
 
 def encoder_of(ctx: click.Context):
     """The sentence encoder for hybrid search when QABOT_ENCODER=auto and it is installed, else None."""
-    from retrieval.loading import load_encoder
+    from qabot.retrieval.loading import load_encoder
 
     return load_encoder(settings_of(ctx).encoder == "auto")
 
@@ -113,7 +113,7 @@ def embed_new_chunks(ctx: click.Context) -> None:
     """Store the embeddings of chunks that have none (hybrid search), when the encoder is on."""
     encoder = encoder_of(ctx)
     if encoder is not None:
-        from retrieval.embeddings import embed_missing
+        from qabot.retrieval.embeddings import embed_missing
 
         embed_missing(store_of(ctx), encoder)
 

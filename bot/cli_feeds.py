@@ -9,8 +9,8 @@ import sqlite3
 
 import click
 
-from bot.cli_context import FEED_ID, echo_json, embed_new_chunks, settings_of, store_of
-from bot.formatting import feed_as_text, feed_check_as_text, plural
+from qabot.bot.cli_context import FEED_ID, echo_json, embed_new_chunks, settings_of, store_of
+from qabot.bot.formatting import feed_as_text, feed_check_as_text, plural
 
 
 @click.command(short_help="Follow an RSS or Atom feed, or a web page's feed.")
@@ -19,8 +19,8 @@ from bot.formatting import feed_as_text, feed_check_as_text, plural
 @click.pass_context
 def follow(ctx, url, as_json) -> None:
     """Follow an RSS or Atom feed, or the feed a web page links to; update-feeds adds its articles."""
-    from index.feeds import FeedError
-    from index.feeds import follow as follow_feed
+    from qabot.index.feeds import FeedError
+    from qabot.index.feeds import follow as follow_feed
 
     try:
         feed = follow_feed(
@@ -40,7 +40,7 @@ def follow(ctx, url, as_json) -> None:
 @click.pass_context
 def feeds(ctx, as_json) -> None:
     """List the followed feeds: when each was last checked, the articles it brought, its last error."""
-    from index.feeds import list_feeds
+    from qabot.index.feeds import list_feeds
 
     followed = list_feeds(store_of(ctx))
     if as_json:
@@ -57,8 +57,8 @@ def feeds(ctx, as_json) -> None:
 @click.pass_context
 def unfollow(ctx, feed_id) -> None:
     """Stop following feed N (its number in qabot feeds); the articles it brought stay."""
-    from index.feeds import FeedNotFound
-    from index.feeds import unfollow as unfollow_feed
+    from qabot.index.feeds import FeedNotFound
+    from qabot.index.feeds import unfollow as unfollow_feed
 
     try:
         feed = unfollow_feed(store_of(ctx), feed_id)
@@ -79,7 +79,7 @@ def update_feeds(ctx, as_json) -> None:
     feed could not be read (its error on stderr, and in qabot feeds) or the collection cannot be
     written.
     """
-    from index.feeds import update_feeds as update_all
+    from qabot.index.feeds import update_feeds as update_all
 
     store = store_of(ctx)
     try:

@@ -15,8 +15,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.ids import NotAnId, parse_id
-from index.engine import normalised
+from qabot.bot.ids import NotAnId, parse_id
+from qabot.index.engine import normalised
 
 DEFAULT_QA_MODEL = "builtin"
 #: What stands for the bot token in any text that leaves the process (logs, error messages).

@@ -18,15 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot.conversation import Conversations, note
-from bot.formatting import articles_table, plural, result_as_text, stats_as_text
-from index.bm25 import EmptyIndex
-from index.engine import IndexUnavailable
-from index.ingest import from_text, read_source, store_draft
-from index.store import ArticleNotFound, ArticleRefused, Store
-from retrieval.answer import answer_in_conversation
-from retrieval.embeddings import embed_missing
-from retrieval.followup import UnresolvedFollowup
+from qabot.bot.conversation import Conversations, note
+from qabot.bot.formatting import articles_table, plural, result_as_text, stats_as_text
+from qabot.index.bm25 import EmptyIndex
+from qabot.index.engine import IndexUnavailable
+from qabot.index.ingest import from_text, read_source, store_draft
+from qabot.index.store import ArticleNotFound, ArticleRefused, Store
+from qabot.retrieval.answer import answer_in_conversation
+from qabot.retrieval.embeddings import embed_missing
+from qabot.retrieval.followup import UnresolvedFollowup
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ from collections.abc import Callable, Hashable
 from telegram import Message, Update
 from telegram.constants import ChatType
 
-from bot.expiring import Expiring
-from bot.formatting import MAX_MESSAGE_CHARS, Run, result_as_html, split_html
-from retrieval.followup import Exchange
-from retrieval.types import Result
+from qabot.bot.expiring import Expiring
+from qabot.bot.formatting import MAX_MESSAGE_CHARS, Run, result_as_html, split_html
+from qabot.retrieval.followup import Exchange
+from qabot.retrieval.types import Result
 
 #: How long a chat's previous exchange is a follow-up's context (seconds).
 CONTEXT_SECONDS = 5 * 60

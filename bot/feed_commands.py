@@ -17,11 +17,11 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.formatting import feed_as_text, feed_check_as_text, plural, text_as_html
-from bot.handlers import BotContext, _admin_or_refuse, _reply
-from bot.ids import parse_id
-from index import feeds
-from retrieval.embeddings import embed_missing
+from qabot.bot.formatting import feed_as_text, feed_check_as_text, plural, text_as_html
+from qabot.bot.handlers import BotContext, _admin_or_refuse, _reply
+from qabot.bot.ids import parse_id
+from qabot.index import feeds
+from qabot.retrieval.embeddings import embed_missing
 
 log = logging.getLogger(__name__)
 

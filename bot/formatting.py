@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from itertools import accumulate
 from urllib.parse import urlsplit
 
-from bot.text_fragment import page_link, sentence_link
-from index.pages import PAGE_BREAK
-from index.store import printable
-from retrieval.language import looks_english
-from retrieval.types import Answer, Passage, Result
+from qabot.bot.text_fragment import page_link, sentence_link
+from qabot.index.pages import PAGE_BREAK
+from qabot.index.store import printable
+from qabot.retrieval.language import looks_english
+from qabot.retrieval.types import Answer, Passage, Result
 
 #: JSON keys of one answer, as documented for ``qabot ask --json`` (``link``: ``citation_link``).
 ANSWER_KEYS = ("text", "score", "article_id", "title", "url", "link", "page", "start", "end", "context")
@@ -451,7 +451,7 @@ def _percent(value: float | None) -> str:
 
 
 def case_as_text(result) -> str:
-    """One line for one answer-test case (``retrieval.answer_tests.CaseResult``): pass or fail,
+    """One line for one answer-test case (``evaluation.answer_tests.CaseResult``): pass or fail,
     time, where it is, the question, what was expected, what came back and its source."""
     case = result.case
     expected = []
@@ -503,7 +503,7 @@ def answer_tests_summary_as_text(summary: dict) -> str:
 
 
 def squad_report_as_text(report: dict) -> str:
-    """A SQuAD run (``retrieval.squad.evaluate_squad``) as a small table and a few lines."""
+    """A SQuAD run (``evaluation.squad.evaluate_squad``) as a small table and a few lines."""
     recall = report["recall"]
     search = "hybrid (BM25 + encoder)" if report["encoder"] else "BM25"
     reader = report["reader"] + (f" ({report['model']})" if report.get("model") else "")

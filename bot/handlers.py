@@ -36,15 +36,15 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 from telegram.ext import CallbackContext, ExtBot
 
-from bot.config import Settings
-from bot.conversation import Conversations, context_of, conversation_of, result_with_note_as_html
-from bot.delivery import unreachable
-from bot.formatting import more_answers_as_html, sources_as_html, text_as_html
-from index.bm25 import EmptyIndex
-from index.store import AskedQuestion, QuestionNotFound, Store
-from retrieval.answer import DEFAULT_ANSWERS, answer_in_conversation
-from retrieval.followup import Exchange, UnresolvedFollowup
-from retrieval.types import Answer, Passage, Result
+from qabot.bot.config import Settings
+from qabot.bot.conversation import Conversations, context_of, conversation_of, result_with_note_as_html
+from qabot.bot.delivery import unreachable
+from qabot.bot.formatting import more_answers_as_html, sources_as_html, text_as_html
+from qabot.index.bm25 import EmptyIndex
+from qabot.index.store import AskedQuestion, QuestionNotFound, Store
+from qabot.retrieval.answer import DEFAULT_ANSWERS, answer_in_conversation
+from qabot.retrieval.followup import Exchange, UnresolvedFollowup
+from qabot.retrieval.types import Answer, Passage, Result
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ PUBLIC_COMMANDS = [
     BotCommand("start", "What this bot does"),
     BotCommand("help", "How to ask"),
     BotCommand("ask", "Ask a question (in groups)"),
+    BotCommand("whoami", "Your Telegram user id (what QABOT_ADMIN_IDS lists)"),
 ]
 ADMIN_COMMANDS = [
     BotCommand("add", "Add an article: pasted text, a URL, or a file"),
@@ -361,9 +362,23 @@ async def start(update: Update, context: BotContext) -> None:
         "or mention me.\n\n"
         f"For example: {EXAMPLE_QUESTION}\n\n"
         "Under each answer: Sources shows the passages I read, More answers the next best, "
-        "and 👍 / 👎 tell me how I did. /help shows this again."
+        "and 👍 / 👎 tell me how I did. /help shows this again; /whoami tells you your Telegram user id."
     )
     await _reply(update.effective_message, text_as_html(text))
+
+
+async def whoami(update: Update, context: BotContext) -> None:
+    """Tells the sender their Telegram user id, whether they are an admin, and how one becomes one."""
+    user_id = update.effective_user.id
+    lines = [f"Your Telegram user id is {user_id}."]
+    if is_admin(update, context):
+        lines.append("You are an admin of this bot: /help lists the admin commands.")
+    else:
+        lines.append(
+            "You are not an admin of this bot. To become one, whoever runs it adds your id to its "
+            f"settings (QABOT_ADMIN_IDS={user_id}, several ids comma-separated) and restarts it."
+        )
+    await _reply(update.effective_message, text_as_html("\n".join(lines)))
 
 
 async def help_command(update: Update, context: BotContext) -> None:

@@ -41,13 +41,13 @@ from telegram import (
     Update,
 )
 
-from bot.expiring import Expiring
-from bot.formatting import MAX_MESSAGE_CHARS, NO_ANSWER, Run, result_as_html, source_line, split_html
-from bot.handlers import BotContext
-from index.bm25 import EmptyIndex
-from retrieval.answer import DEFAULT_ANSWERS, answer_in_conversation
-from retrieval.followup import UnresolvedFollowup
-from retrieval.types import Result
+from qabot.bot.expiring import Expiring
+from qabot.bot.formatting import MAX_MESSAGE_CHARS, NO_ANSWER, Run, result_as_html, source_line, split_html
+from qabot.bot.handlers import BotContext
+from qabot.index.bm25 import EmptyIndex
+from qabot.retrieval.answer import DEFAULT_ANSWERS, answer_in_conversation
+from qabot.retrieval.followup import UnresolvedFollowup
+from qabot.retrieval.types import Result
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 
 from tqdm import tqdm
 
-from bot.formatting import plural
+from qabot.bot.formatting import plural
 
 #: Seconds between two progress lines when stderr is not a terminal.
 EVERY_SECONDS = 10.0

@@ -117,7 +117,7 @@ def _borrow() -> subprocess.Popen:
     # one thread in the zygote, so that forking it is safe: no BLAS or OpenMP thread pools
     threads = {name: "1" for name in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]}
     return subprocess.Popen(
-        [sys.executable, "-c", "from index.capped_worker import main; main()"],
+        [sys.executable, "-c", "from qabot.index.capped_worker import main; main()"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, Protocol
 
-from index import outbox
+from qabot.index import outbox
 
 
 class IndexUnavailable(LookupError):
@@ -128,7 +128,7 @@ def open_index(url: str | None, store) -> SearchIndex:
     url = normalised(url)
     if url is None:
         return EmbeddedIndex(store)
-    from index.xapian_index import XapianIndex
+    from qabot.index.xapian_index import XapianIndex
 
     return XapianIndex(url, shards_of(url), store)
 

@@ -15,8 +15,8 @@ import feedparser
 import lxml.html
 from lxml import etree
 
-from index.fetch import FetchError, Page, PrivateAddress, check_url, fetch
-from index.store import MAX_TITLE_CHARS, printable
+from qabot.index.fetch import FetchError, Page, PrivateAddress, check_url, fetch
+from qabot.index.store import MAX_TITLE_CHARS, printable
 
 #: The content types a feed is served with.
 FEED_TYPES = (

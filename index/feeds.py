@@ -26,9 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from index.feed_parsing import Entry, FeedError, read_feed
-from index.ingest import Draft, IngestError, from_url, store_draft
-from index.store import ArticleRefused, DuplicateArticle, Store
+from qabot.index.feed_parsing import Entry, FeedError, read_feed
+from qabot.index.ingest import Draft, IngestError, from_url, store_draft
+from qabot.index.store import ArticleRefused, DuplicateArticle, Store
 
 log = logging.getLogger(__name__)
 

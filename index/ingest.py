@@ -24,11 +24,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from index import capped_worker
-from index.fetch import FetchError, PrivateAddress, fetch
-from index.pdf import MAX_PDF_BYTES, PdfRefused, read_pdf
-from index.safe_yaml import SafeYamlLoader, problem
-from index.store import MAX_TEXT_CHARS, Article, DuplicateArticle, InvalidArticle, Store
+from qabot.index import capped_worker
+from qabot.index.fetch import FetchError, PrivateAddress, fetch
+from qabot.index.pdf import MAX_PDF_BYTES, PdfRefused, read_pdf
+from qabot.index.safe_yaml import SafeYamlLoader, problem
+from qabot.index.store import MAX_TEXT_CHARS, Article, DuplicateArticle, InvalidArticle, Store
 
 #: File types that can be added, by suffix.
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}

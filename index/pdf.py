@@ -19,9 +19,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from index import capped_worker
-from index.pages import PAGE_BREAK, join_pages
-from index.store import MAX_TEXT_CHARS, InvalidArticle
+from qabot.index import capped_worker
+from qabot.index.pages import PAGE_BREAK, join_pages
+from qabot.index.store import MAX_TEXT_CHARS, InvalidArticle
 
 #: The library that extracts the text (``index.pdf_worker``).
 LIBRARY = "pdfminer.six"
@@ -84,7 +84,7 @@ def read_pdf(data: bytes) -> PdfText:
         raise PdfRefused("the PDF is incomplete: its end is missing (was the download cut short?)")
     try:
         found = capped_worker.run(
-            "index.pdf_worker:read", data, what="the PDF", memory_bytes=WORKER_MEMORY_BYTES,
+            "qabot.index.pdf_worker:read", data, what="the PDF", memory_bytes=WORKER_MEMORY_BYTES,
             cpu_seconds=WORKER_SECONDS, max_pages=MAX_PAGES, max_chars=MAX_TEXT_CHARS,
         )
     except capped_worker.Refused as error:

@@ -22,8 +22,8 @@ from pdfminer.pdfparser import PDFParser
 from pdfminer.pdftypes import PDFObjRef, resolve1
 from pdfminer.utils import decode_text
 
-from index.capped_worker import Refused
-from index.pdf import article_text
+from qabot.index.capped_worker import Refused
+from qabot.index.pdf import article_text
 
 
 def _title(document: PDFDocument) -> str | None:

@@ -15,9 +15,9 @@ import random
 from collections import Counter
 from collections.abc import Callable
 
-from index import outbox
-from index.engine import IndexedChunk, IndexUnavailable
-from index.xapian_index import (
+from qabot.index import outbox
+from qabot.index.engine import IndexedChunk, IndexUnavailable
+from qabot.index.xapian_index import (
     ARTICLE,
     BATCH_ARTICLES,
     CONNECT_TIMEOUT_MS,

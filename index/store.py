@@ -27,11 +27,11 @@ from pathlib import Path
 
 import sqlite_utils
 
-from index import bm25, outbox
-from index.analysis import terms
-from index.engine import open_index
-from index.chunking import chunk_text
-from index.pages import PAGE_BREAK
+from qabot.index import bm25, outbox
+from qabot.index.analysis import terms
+from qabot.index.engine import open_index
+from qabot.index.chunking import chunk_text
+from qabot.index.pages import PAGE_BREAK
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from index import outbox
-from index.bm25 import B, K1, EmptyIndex
-from index.engine import Hits, IndexedChunk, IndexUnavailable
+from qabot.index import outbox
+from qabot.index.bm25 import B, K1, EmptyIndex
+from qabot.index.engine import Hits, IndexedChunk, IndexUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +333,7 @@ class XapianIndex:
                 return
             if conn.execute("SELECT count(*) FROM articles").fetchone()[0]:
                 return
-        from index.reindex import is_blank, reindex_xapian
+        from qabot.index.reindex import is_blank, reindex_xapian
 
         try:
             if is_blank(self):
@@ -405,13 +405,13 @@ class XapianIndex:
 
     def reindex(self, progress: Callable[[int, int], None] | None = None) -> dict:
         """Build the index on these shards from the store (``index.reindex.reindex_xapian``)."""
-        from index.reindex import reindex_xapian
+        from qabot.index.reindex import reindex_xapian
 
         return reindex_xapian(self, progress)
 
     def check(self, *, sample: int = 200) -> list[str]:
         """Compare the shards with the store (``index.reindex.check_xapian``)."""
-        from index.reindex import check_xapian
+        from qabot.index.reindex import check_xapian
 
         return check_xapian(self, sample=sample)
 

@@ -9,11 +9,11 @@ the light of the previous exchange (``retrieval.followup``) and hands any other 
 
 import dataclasses
 
-from index.store import Store
-from retrieval.followup import Exchange, resolve
-from retrieval.metrics import normalize_answer
-from retrieval.search import DEFAULT_K, search
-from retrieval.types import Passage, Result
+from qabot.index.store import Store
+from qabot.retrieval.followup import Exchange, resolve
+from qabot.retrieval.answer_types import normalize_answer
+from qabot.retrieval.search import DEFAULT_K, search
+from qabot.retrieval.types import Passage, Result
 
 #: How many answers to return by default.
 DEFAULT_ANSWERS = 3

@@ -6,7 +6,8 @@ reader, ``retrieval/reader.py``; sentences, ``retrieval/sentence_reader.py``) â†
 ``agreement(question_kind(q), span_kinds(span, context))`` tells ranking whether a span is of the
 kind asked for (+1), clearly of a kind that cannot answer (-1: a span of years for "how long is the
 route?") or unknown (0). ``mentions`` is the test for a whole sentence: whether it holds anything of
-the kind (the type bonus of the sentence reader and of the reading windows).
+the kind (the type bonus of the sentence reader and of the reading windows). ``normalize_answer``
+tells two answers written differently apart from two different answers (SQuAD's normalisation).
 
 Pure, small and fast: regular expressions (linear on any text) and closed word lists; no model.
 
@@ -19,6 +20,7 @@ known kind), description (common words: "a maker of kettles") and speed.
 """
 
 import re
+import string
 
 KINDS = frozenset(
     "person organisation place date duration length count money percentage reason age frequency weight "
@@ -395,3 +397,13 @@ def mentions(kind: str | None, text: str, question: str = "") -> bool:
         names = _PLACED.findall(text) if kind == "place" else _CAPITALISED.findall(text)
         return any(w.lower() not in asked for w in names)
     return kind == "reason" and bool(_CAUSE_WORDS.search(text))
+
+
+_PUNCTUATION = frozenset(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
+
+
+def normalize_answer(text: str) -> str:
+    """The official SQuAD normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())

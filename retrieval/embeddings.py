@@ -11,8 +11,8 @@ import logging
 
 import numpy as np
 
-from index.store import Store
-from retrieval.encoder import NAME, Encoder
+from qabot.index.store import Store
+from qabot.retrieval.encoder import NAME, Encoder
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The package ships the encoder's weights and tokenizer inside it, so nothing is downloaded. Embeddings
 are mean-pooled and L2-normalised, so a dot product is the cosine similarity. The model runs on
-``retrieval.bert`` (torch and ``tokenizers``, without transformers' slow import); torch is imported
+``models.bert`` (torch and ``tokenizers``, without transformers' slow import); torch is imported
 only when the encoder is first used.
 """
 
@@ -47,7 +47,7 @@ class Encoder:
         with self._lock:
             if self._model is not None:
                 return
-            from retrieval.bert import load_encoder
+            from qabot.models.bert import load_encoder
 
             path = importlib.resources.files(PACKAGE) / "model"
             self._model, self._tokenizer = load_encoder(path)

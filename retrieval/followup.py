@@ -49,9 +49,9 @@ ask back ("Who do you mean by “he”?"); a weak one is answered as it stands.
 
 from dataclasses import dataclass
 
-from index.analysis import question_terms
-from retrieval.pronouns import demonstrative, person_bound, replacement, there_leans, thing_bound
-from retrieval.question_words import (
+from qabot.index.analysis import question_terms
+from qabot.retrieval.pronouns import demonstrative, person_bound, replacement, there_leans, thing_bound
+from qabot.retrieval.question_words import (
     AUXILIARIES,
     EVENT_VERBS,
     OPENERS,
@@ -68,7 +68,7 @@ from retrieval.question_words import (
     wh_phrase_end,
     without_article,
 )
-from retrieval.types import Result
+from qabot.retrieval.types import Result
 
 class UnresolvedFollowup(ValueError):
     """A follow-up question with no previous exchange to lean on; the message asks what it means."""

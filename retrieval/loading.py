@@ -3,7 +3,7 @@
 ``QABOT_QA_MODEL=builtin`` (the default) is qabot's own small QA model, shipped inside the package
 (``retrieval/builtin_reader``: weights, tokenizer, model card and profile); a hub id or a local
 folder is one setting away. The span reader's threshold and fusion weight come from the model's
-profile (``retrieval.profile``) unless ``QABOT_NO_ANSWER_THRESHOLD`` is set.
+profile (``models.profile``) unless ``QABOT_NO_ANSWER_THRESHOLD`` is set.
 
 ``load_reader`` never fails: when the model cannot be loaded (no network and no local copy, a
 broken cache, transformers missing) it logs why, once, and returns the sentence reader, whose
@@ -14,8 +14,8 @@ import functools
 import importlib.resources
 import logging
 
-from retrieval.encoder import Encoder, encoder_installed
-from retrieval.sentence_reader import SentenceReader
+from qabot.retrieval.encoder import Encoder, encoder_installed
+from qabot.retrieval.sentence_reader import SentenceReader
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ BUILTIN = "builtin"
 
 def builtin_folder() -> str:
     """The folder of the builtin reader's weights, tokenizer, model card and profile."""
-    return str(importlib.resources.files("retrieval") / "builtin_reader")
+    return str(importlib.resources.files("qabot.retrieval") / "builtin_reader")
 
 
 def model_location(model: str) -> str:
@@ -76,7 +76,7 @@ def load_reader(
     """
     if model != SENTENCE:
         try:
-            from retrieval.reader import ExtractiveReader
+            from qabot.retrieval.reader import ExtractiveReader
 
             reader = ExtractiveReader(model_location(model), quantize=quantize)
             reader.warm_up()
@@ -97,11 +97,11 @@ def load_reader(
 
 
 def calibrate(reader, no_answer_threshold: float | None = None) -> None:
-    """Give a loaded span reader its profile's no-answer rule and fusion weight (``retrieval.profile``).
+    """Give a loaded span reader its profile's no-answer rule and fusion weight (``models.profile``).
 
     :param no_answer_threshold: overrides the profile's threshold (``QABOT_NO_ANSWER_THRESHOLD``).
     """
-    from retrieval.profile import load_profile, profile_path
+    from qabot.models.profile import load_profile, profile_path
 
     profile = load_profile(reader.model, reader.weights_folder) if reader.weights_folder else None
     if profile:

@@ -26,8 +26,8 @@ first meet him?" leans on the previous exchange, "... before recalling them" doe
 import re
 from typing import TYPE_CHECKING
 
-from index.analysis import STOPWORDS
-from retrieval.question_words import (
+from qabot.index.analysis import STOPWORDS
+from qabot.retrieval.question_words import (
     AUXILIARIES,
     BE_FORMS,
     EVENT_VERBS,
@@ -57,7 +57,7 @@ from retrieval.question_words import (
 )
 
 if TYPE_CHECKING:
-    from retrieval.followup import Exchange
+    from qabot.retrieval.followup import Exchange
 
 #: Kinds of entity an answer may name; EITHER: a person or a thing, as far as its words tell.
 PERSON, THING, PLURAL, EITHER = "person", "thing", "plural", "person or thing"

@@ -10,7 +10,7 @@ closed lists (question words, auxiliaries, pronouns, prepositions) are what tell
 import re
 from dataclasses import dataclass
 
-from index.analysis import STOPWORDS
+from qabot.index.analysis import STOPWORDS
 
 WH_WORDS = frozenset("what when where who whom whose which why how".split())
 #: Words that, right after "how", belong to the question word ("how many", "how old").

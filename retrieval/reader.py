@@ -33,7 +33,7 @@
    keeping the best-scored one. ``Answer.score`` is the fused score.
 
 **Calibration belongs to the model.** The fusion weight and the no-answer rule are read from
-the model's profile (``retrieval.profile``: ``qabot tune`` writes it, the builtin reader ships one),
+the model's profile (``models.profile``: ``qabot tune`` writes it, the builtin reader ships one),
 chosen end to end on a SQuAD 2.0 file's first half of articles and reported on the other half.
 A model without a profile gets ``fusion_weight`` 1.0 and ``no_answer_threshold`` 0: the span must
 beat the null logit, a SQuAD 2.0 model's own decision (the 4.x pipeline's
@@ -63,11 +63,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from retrieval import model_files
-from retrieval.span_decoding import Windows, encode_windows, window_spans
-from retrieval.span_ranking import Reading, Rule, Span, confidence, ranked_spans, rank_score, same_answer, with_evidence
-from retrieval.types import Answer, Passage
-from retrieval.windows import (
+from qabot.models import model_files
+from qabot.retrieval.span_decoding import Windows, encode_windows, window_spans
+from qabot.retrieval.span_ranking import Reading, Rule, Span, confidence, ranked_spans, rank_score, same_answer, with_evidence
+from qabot.retrieval.types import Answer, Passage
+from qabot.retrieval.windows import (
     MAX_WINDOW_WORDS,
     MIN_SENTENCE_SHARE,
     WINDOW_WORDS,
@@ -203,9 +203,9 @@ class ExtractiveReader:
 
         A local folder is loaded as it is. A hub id is loaded from the local Hugging Face cache;
         when it is not there the hub is asked once, with a short timeout, unless offline mode is
-        on or the hub was found unreachable in the last hour (``retrieval.model_files``).
+        on or the hub was found unreachable in the last hour (``models.model_files``).
 
-        :raises retrieval.model_files.ModelUnavailable: (an OSError) the model is not on disk and
+        :raises models.model_files.ModelUnavailable: (an OSError) the model is not on disk and
             cannot be downloaded now; the message is one line.
         :raises NotAQuestionAnsweringModel: (a ValueError) the model has no trained span head.
         :raises ValueError: the tokenizer is not a fast, right-padding one.
@@ -253,7 +253,7 @@ class ExtractiveReader:
         return (*self._from_pretrained(str(folder)), "the Hugging Face hub", str(folder))
 
     def _from_pretrained(self, source: str):
-        from retrieval import bert  # torch is imported once a span reader is needed
+        from qabot.models import bert  # torch is imported once a span reader is needed
 
         if bert.supported(source):
             try:

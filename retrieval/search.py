@@ -12,10 +12,10 @@ has one, BM25 alone ranks them.
 
 import numpy as np
 
-from index.analysis import question_terms
-from index.store import ArticleNotFound, Store
-from retrieval.embeddings import chunk_vectors
-from retrieval.types import Passage
+from qabot.index.analysis import question_terms
+from qabot.index.store import ArticleNotFound, Store
+from qabot.retrieval.embeddings import chunk_vectors
+from qabot.retrieval.types import Passage
 
 #: Default number of passages returned.
 DEFAULT_K = 5

@@ -18,11 +18,11 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from index.analysis import STOPWORDS, question_terms, terms
-from index.chunking import split_sentences
-from retrieval.answer_types import mentions, question_kind
-from retrieval.encoder import Encoder
-from retrieval.types import Answer, Passage
+from qabot.index.analysis import STOPWORDS, question_terms, terms
+from qabot.index.chunking import split_sentences
+from qabot.retrieval.answer_types import mentions, question_kind
+from qabot.retrieval.encoder import Encoder
+from qabot.retrieval.types import Answer, Passage
 
 K1 = 1.2
 B = 0.75

@@ -14,16 +14,16 @@ confidence reaches ``threshold``:
 its margin over the null logit plus ``bm25_weight`` x its passage's BM25 score, ``lead_weight`` x
 its lead over the next different answer (at most ``MAX_LEAD``), ``agreement_weight`` x its
 agreement and ``coverage_weight`` x its coverage. ``qabot tune`` chooses the weights
-(``retrieval.tuning``); a model's profile keeps them (``retrieval.profile``).
+(``evaluation.tuning``); a model's profile keeps them (``models.profile``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from index.analysis import question_terms, terms
-from retrieval.answer_types import agreement, question_kind, span_kinds
-from retrieval.windows import Window
+from qabot.index.analysis import question_terms, terms
+from qabot.retrieval.answer_types import agreement, question_kind, span_kinds
+from qabot.retrieval.windows import Window
 
 #: The most a top answer's lead over the next different answer counts for (logits).
 MAX_LEAD = 5.0

@@ -5,7 +5,7 @@ Frozen dataclasses; a stage that refines one returns a copy (``dataclasses.repla
 
 from dataclasses import dataclass
 
-from index.pages import PAGE_BREAK
+from qabot.index.pages import PAGE_BREAK
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from index.analysis import question_terms, terms
-from index.chunking import split_sentences
-from retrieval.answer_types import mentions, question_kind
-from retrieval.sentence_reader import sentence_bm25
-from retrieval.types import Passage
+from qabot.index.analysis import question_terms, terms
+from qabot.index.chunking import split_sentences
+from qabot.retrieval.answer_types import mentions, question_kind
+from qabot.retrieval.sentence_reader import sentence_bm25
+from qabot.retrieval.types import Passage
 
 #: Words of the passages' best sentences (with their neighbours) read per question.
 WINDOW_WORDS = 400

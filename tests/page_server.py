@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from index.fetch import MAX_BYTES
+from qabot.index.fetch import MAX_BYTES
 
 Route = Callable[[BaseHTTPRequestHandler], None]
 

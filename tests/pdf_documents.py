@@ -23,7 +23,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import EncryptionMethod
 
-from index.ingest import from_file
+from qabot.index.ingest import from_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLES = sorted((ROOT / "examples" / "articles").glob("*.md"))

@@ -4,28 +4,22 @@ Every ``qabot`` command (the click group ``bot.cli.cli``, subcommands included) 
 ``qabot NAME`` in README.md or docs/commands.md; every setting (``.env.example``'s QABOT_*/TELEGRAM_*
 variables and ``bot.config.Settings``' aliases) is in README.md's configuration table and in
 .env.example; every relative link resolves to a file, and its ``#anchor`` to a heading of that file
-(GitHub's slugs); README.md stays under 250 lines. The checks take the README's path, so that a
-README about to replace README.md (docs/README.next.md) is checked as it will stand.
+(GitHub's slugs), and the README links to every page of docs/; README.md stays under 250 lines.
 """
 
 import re
 from pathlib import Path
 
 import click
-import pytest
 
-from bot.cli import cli
-from bot.config import Settings
+from qabot.bot.cli import cli
+from qabot.bot.config import Settings
 from tests.conftest import ROOT
 
 README = ROOT / "README.md"
 COMMANDS_PAGE = ROOT / "docs" / "commands.md"
 ENV_EXAMPLE = ROOT / ".env.example"
-#: A README written to replace README.md, checked as if it stood at the root (absent once swapped).
-NEXT_README = ROOT / "docs" / "README.next.md"
 MAX_README_LINES = 250
-
-SWAP = pytest.mark.xfail(reason="README.md is swapped for docs/README.next.md next", strict=True)
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _LINK = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -131,18 +125,6 @@ def missing_settings(readme: Path) -> list[str]:
     )
 
 
-def readme_problems(readme: Path) -> list[str]:
-    """Everything the checks find wrong with a README, its links taken from the root."""
-    problems = [f"qabot {name} is documented nowhere" for name in undocumented_commands(readme)]
-    problems += missing_settings(readme)
-    problems += broken_links(readme, base=ROOT)
-    lines = len(readme.read_text(encoding="utf-8").splitlines())
-    if lines >= MAX_README_LINES:
-        problems.append(f"{readme.name} has {lines} lines (under {MAX_README_LINES}, please)")
-    problems += [f"{readme.name} does not link to docs/{name}" for name in unlinked_pages(readme)]
-    return problems
-
-
 def unlinked_pages(readme: Path) -> list[str]:
     """The docs/*.md pages ``readme`` does not link to."""
     text = readme.read_text(encoding="utf-8")
@@ -150,8 +132,8 @@ def unlinked_pages(readme: Path) -> list[str]:
 
 
 def docs_pages() -> list[Path]:
-    """docs/*.md, without a README waiting to replace README.md."""
-    return sorted(page for page in (ROOT / "docs").glob("*.md") if page != NEXT_README)
+    """docs/*.md."""
+    return sorted((ROOT / "docs").glob("*.md"))
 
 
 def test_every_command_is_documented():
@@ -168,19 +150,12 @@ def test_the_docs_links_resolve():
     assert [problem for page in pages for problem in broken_links(page)] == []
 
 
-@SWAP
 def test_the_readme_links_resolve_and_reach_every_docs_page():
-    assert broken_links(README) + unlinked_pages(README) == []
+    assert broken_links(README, base=ROOT) + unlinked_pages(README) == []
 
 
-@SWAP
 def test_the_readme_is_short():
     assert len(README.read_text(encoding="utf-8").splitlines()) < MAX_README_LINES
-
-
-@pytest.mark.skipif(not NEXT_README.exists(), reason="no README waiting to replace README.md")
-def test_the_next_readme():
-    assert readme_problems(NEXT_README) == []
 
 
 def test_slugs_are_githubs():

@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.cli import cli
-from index.ingest import HTML_SUFFIXES, TEXT_SUFFIXES, from_bytes, store_draft
-from index.store import ArticleRefused
-from retrieval.answer import answer
-from retrieval.loading import sentence_reader
+from qabot.bot.cli import cli
+from qabot.index.ingest import HTML_SUFFIXES, TEXT_SUFFIXES, from_bytes, store_draft
+from qabot.index.store import ArticleRefused
+from qabot.retrieval.answer import answer
+from qabot.retrieval.loading import sentence_reader
 
 def fuzz(examples: int):
     """Hypothesis settings for a fuzz test of ``examples`` cases (fixtures are reused across them)."""

@@ -2,7 +2,7 @@
 
 ``write(folder)`` renders ``README.md`` from ``recipe.json`` (written by ``training.reader``) and,
 when present, ``measured.json``: the benchmarks' numbers for these weights, copied from their
-``RESULT`` lines (``python -m training.card DIR`` renders the card again).
+``RESULT`` lines (``python -m qabot.training.card DIR`` renders the card again).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _stage(recipe: dict, *, out: str) -> list[str]:
         f"gradient clipping 1.0, seed {recipe['seed']}; {recipe['minutes']} minutes on "
         f"{recipe['threads']} CPU threads. Loss {recipe['loss_first_50']} (first 50 steps) → "
         f"{recipe['loss_last_50']} (last 50).",
-        "- Reproduce: `python -m training.reader "
+        "- Reproduce: `python -m qabot.training.reader "
         + " ".join(f"--train {p}" for p in recipe["train"])
         + f" --init {recipe['init']} --steps {recipe['steps']} --batch-size {recipe['batch_size']}"
         f" --lr {recipe['lr']} --weight-decay {recipe['weight_decay']} --max-len {recipe['max_len']}"
@@ -82,7 +82,7 @@ def _stage(recipe: dict, *, out: str) -> list[str]:
     ]
 
 
-if __name__ == "__main__":  # python -m training.card DIR: render the card again (after measuring)
+if __name__ == "__main__":  # python -m qabot.training.card DIR: render the card again (after measuring)
     import sys
 
     print(write(Path(sys.argv[1])))

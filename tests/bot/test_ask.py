@@ -8,8 +8,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from bot.formatting import ANSWER_KEYS, NO_ANSWER
+from qabot.bot.cli import cli
+from qabot.bot.formatting import ANSWER_KEYS, NO_ANSWER
 from tests.conftest import SAMPLE_ARTICLES
 
 PUTIN = "When did Putin last visit Pyongyang?"
@@ -69,7 +69,7 @@ def test_a_model_that_cannot_be_loaded_is_said_once_in_one_line_with_what_to_do(
     env = os.environ | {"QABOT_QA_MODEL": "some-org/not-a-model", "QABOT_ENCODER": "off", "HF_HUB_OFFLINE": "1",
                         "XDG_CACHE_HOME": str(tmp_path / "cache")}
     done = subprocess.run(
-        [sys.executable, "-c", "from bot.cli import cli; cli()", "--db", str(db_path), "ask", PUTIN],
+        [sys.executable, "-c", "from qabot.bot.cli import cli; cli()", "--db", str(db_path), "ask", PUTIN],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0 and "July 2000" in done.stdout

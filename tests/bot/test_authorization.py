@@ -16,7 +16,7 @@ import time
 import pytest
 from telegram import Update
 
-from bot.handlers import FORWARDED_COMMAND, NOT_ADMIN
+from qabot.bot.handlers import FORWARDED_COMMAND, NOT_ADMIN
 from tests.bot.conftest import ADMIN, GROUP, USER, buttons, rendered, replies, settled, until
 from tests.bot.fake_bot_api import DEFAULT_CHANNEL_ID
 from tests.page_server import PageServer

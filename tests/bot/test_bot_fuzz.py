@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.app import build_application
-from bot.handlers import ADD_USAGE, NOT_ADMIN, SOMETHING_WENT_WRONG
-from index.ingest import HTML_SUFFIXES, TEXT_SUFFIXES
+from qabot.bot.app import build_application
+from qabot.bot.handlers import ADD_USAGE, NOT_ADMIN, SOMETHING_WENT_WRONG
+from qabot.index.ingest import HTML_SUFFIXES, TEXT_SUFFIXES
 from tests.bot.conftest import ADMIN, bot_settings, rendered, serving
 from tests.page_server import PageServer, page
 from tests.test_fuzz import fuzz, nasty_text, payloads

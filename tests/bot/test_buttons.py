@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from bot.formatting import MAX_SOURCE_MESSAGES, SHORTENED
-from bot.handlers import GONE, NOT_YOURS
+from qabot.bot.formatting import MAX_SOURCE_MESSAGES, SHORTENED
+from qabot.bot.handlers import GONE, NOT_YOURS
 from tests.bot.conftest import ADMIN, GROUP, USER, buttons, rendered, replies, settled, until
 
 OTHER_USER = 7777

@@ -6,8 +6,8 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from index.store import Store
+from qabot.bot.cli import cli
+from qabot.index.store import Store
 from tests.conftest import SAMPLE_ARTICLES
 from tests.page_server import ARTICLE_PARAGRAPHS, TITLE, PageServer
 
@@ -296,7 +296,7 @@ def test_add_and_import_store_chunk_embeddings_when_the_encoder_is_on(qabot, mon
     from tests.retrieval.test_embeddings import FakeEncoder
 
     encoder = FakeEncoder()
-    monkeypatch.setattr("retrieval.loading.load_encoder", lambda use=True: encoder if use else None)
+    monkeypatch.setattr("qabot.retrieval.loading.load_encoder", lambda use=True: encoder if use else None)
     ok(qabot("import", str(SAMPLE_ARTICLES), env={"QABOT_ENCODER": "auto"}))
     kettle = tmp_path / "kettle.txt"
     kettle.write_text("Lumora kettles recalled\n" + BODY, encoding="utf-8")
@@ -397,7 +397,7 @@ def test_an_empty_question_is_a_usage_error_before_the_reader_loads(qabot, monke
     def no_reader(*args, **kwargs):
         raise AssertionError("the reader was loaded")
 
-    monkeypatch.setattr("retrieval.loading.load_reader", no_reader)
+    monkeypatch.setattr("qabot.retrieval.loading.load_reader", no_reader)
     result = qabot(command, question)
     assert result.exit_code == 2 and "is empty" in result.stderr and "Traceback" not in result.output
 

@@ -3,7 +3,7 @@
 import re
 import shutil
 
-from bot.config import Settings
+from qabot.bot.config import Settings
 from tests.conftest import ROOT
 
 

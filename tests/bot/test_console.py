@@ -5,9 +5,9 @@ import io
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from bot.console import HELP, PASTE_CANCELLED, PASTE_HELP, PASTE_PROMPT, PROMPT, Console, chat
-from retrieval.loading import sentence_reader
+from qabot.bot.cli import cli
+from qabot.bot.console import HELP, PASTE_CANCELLED, PASTE_HELP, PASTE_PROMPT, PROMPT, Console, chat
+from qabot.retrieval.loading import sentence_reader
 from tests.page_server import TITLE, PageServer
 
 
@@ -93,8 +93,8 @@ def test_qabot_console_reads_stdin(monkeypatch, tmp_path, db_path, sample_store)
 
 
 def test_articles_added_with_the_encoder_on_get_their_embeddings(store, reader, tmp_path):
-    from retrieval.encoder import NAME
-    from retrieval.loading import load_encoder
+    from qabot.retrieval.encoder import NAME
+    from qabot.retrieval.loading import load_encoder
 
     encoder = load_encoder(True)
     article = tmp_path / "tram.md"

@@ -7,10 +7,10 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from index.store import Store
+from qabot.bot.cli import cli
+from qabot.index.store import Store
 from tests.conftest import ROOT, SAMPLE_ARTICLES
-from tests.retrieval.test_answer_tests import time_limit
+from tests.evaluation.test_answer_tests import time_limit
 
 EXAMPLES = ROOT / "examples" / "answers.yaml"
 MINI_SQUAD = ROOT / "tests" / "fixtures" / "squad-mini.json"

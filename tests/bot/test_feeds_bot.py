@@ -6,10 +6,10 @@ import threading
 
 import pytest
 
-from bot.app import build_application
-from bot.feed_commands import CHECK_JOB, FOLLOW_USAGE, UNFOLLOW_USAGE
-from bot.handlers import NOT_ADMIN
-from index import feeds
+from qabot.bot.app import build_application
+from qabot.bot.feed_commands import CHECK_JOB, FOLLOW_USAGE, UNFOLLOW_USAGE
+from qabot.bot.handlers import NOT_ADMIN
+from qabot.index import feeds
 from tests.bot.conftest import ADMIN, GROUP, QUESTIONS, USER, bot_settings, rendered, replies, serving, settled, until
 from tests.page_server import PageServer, news_page, news_site, page
 

@@ -7,8 +7,8 @@ gave, and the sentence reader answers with whole sentences.
 
 import pytest
 
-from bot.conversation import CONTEXT_SECONDS, Conversations
-from retrieval.loading import load_reader
+from qabot.bot.conversation import CONTEXT_SECONDS, Conversations
+from qabot.retrieval.loading import load_reader
 from tests.bot.conftest import GROUP, USER, rendered, replies
 
 pytestmark = pytest.mark.asyncio

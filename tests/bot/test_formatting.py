@@ -3,7 +3,7 @@
 import json
 import re
 
-from bot.formatting import (
+from qabot.bot.formatting import (
     MAX_MESSAGE_CHARS,
     MAX_SOURCE_MESSAGES,
     NO_ANSWER,
@@ -18,7 +18,7 @@ from bot.formatting import (
     stats_as_text,
     text_as_html,
 )
-from retrieval.types import Answer, Passage, Result
+from qabot.retrieval.types import Answer, Passage, Result
 from tests.bot.conftest import Rendered
 
 CONTEXT = "The first tram left at 5:42 a.m., driven by Priya <Nandakumar> & *crew*."

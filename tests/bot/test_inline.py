@@ -7,8 +7,8 @@ import threading
 import pytest
 import pytest_asyncio
 
-from bot.app import allowed_updates, build_application
-from bot.formatting import NO_ANSWER
+from qabot.bot.app import allowed_updates, build_application
+from qabot.bot.formatting import NO_ANSWER
 from tests.bot.conftest import USER, bot_settings, rendered, replies, serving, settled, until
 
 pytestmark = pytest.mark.asyncio

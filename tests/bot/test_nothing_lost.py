@@ -12,7 +12,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from qabot.bot.cli import cli
 from tests.bot.conftest import ADMIN, rendered, replies
 from tests.page_server import PageServer, page
 from tests.pdf_documents import typeset

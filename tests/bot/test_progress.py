@@ -5,9 +5,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-import bot.progress
-from bot.cli import cli
-from bot.progress import Progress, tracked
+import qabot.bot.progress
+from qabot.bot.cli import cli
+from qabot.bot.progress import Progress, tracked
 from tests.conftest import ROOT, SAMPLE_ARTICLES
 
 MINI_SQUAD = ROOT / "tests" / "fixtures" / "squad-mini.json"

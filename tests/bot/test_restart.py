@@ -7,8 +7,8 @@ confirm would come back after the restart.
 
 import time
 
-from index.ingest import import_path
-from index.store import Store
+from qabot.index.ingest import import_path
+from qabot.index.store import Store
 from tests.bot.conftest import ADMIN, QUESTIONS, qabot_run, rendered
 from tests.conftest import SAMPLE_ARTICLES
 

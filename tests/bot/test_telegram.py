@@ -17,11 +17,11 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from bot.app import build_application
-from bot.cli import NO_TOKEN, cli
-from bot.handlers import EMPTY_COLLECTION, NOT_ADMIN, SOMETHING_WENT_WRONG
-from index.ingest import import_path
-from index.store import Store
+from qabot.bot.app import build_application
+from qabot.bot.cli import NO_TOKEN, cli
+from qabot.bot.handlers import EMPTY_COLLECTION, NOT_ADMIN, SOMETHING_WENT_WRONG
+from qabot.index.ingest import import_path
+from qabot.index.store import Store
 from tests.bot.conftest import (
     ADMIN,
     GROUP,
@@ -57,10 +57,25 @@ async def test_start_and_help_and_command_menus(bot, server):
     assert "/add" in rendered(reply).text and "/remove" in rendered(reply).text
 
     public = [c["command"] for c in server.get_commands()]
-    assert public == ["start", "help", "ask"]
+    assert public == ["start", "help", "ask", "whoami"]
     admin = [c["command"] for c in server.get_commands({"type": "chat", "chat_id": ADMIN})]
-    assert admin == ["start", "help", "ask", "add", "remove", "list", "stats", "follow", "feeds", "unfollow"]
+    assert admin == ["start", "help", "ask", "whoami", "add", "remove", "list", "stats", "follow", "feeds", "unfollow"]
     assert len(server.commands) == 2  # the default menu and the admin's: no one else sees /add
+
+
+async def test_whoami_tells_a_user_their_id_and_how_to_become_an_admin(bot, server):
+    (reply,) = await replies(server, USER, lambda: server.inject_command("whoami"))
+    text = rendered(reply).text
+    assert f"Your Telegram user id is {USER}." in text
+    assert f"QABOT_ADMIN_IDS={USER}" in text and "not an admin" in text
+
+    (reply,) = await replies(server, ADMIN, lambda: server.inject_command("whoami", user_id=ADMIN))
+    text = rendered(reply).text
+    assert f"Your Telegram user id is {ADMIN}." in text and "You are an admin" in text
+    assert "QABOT_ADMIN_IDS=" not in text
+
+    (reply,) = await replies(server, USER, lambda: server.inject_command("start"))
+    assert "/whoami" in rendered(reply).text
 
 
 async def test_private_question_answer_in_bold_with_source(bot, server, sample_store):
@@ -492,7 +507,7 @@ async def test_an_error_is_logged_and_the_user_told_without_details(server, samp
         assert reply["text"] == SOMETHING_WENT_WRONG
         (reply,) = await replies(server, USER, lambda: server.inject_command("start"))
         assert "send me a question" in reply["text"]  # still serving
-    logged = [r for r in caplog.records if r.name == "bot.handlers" and r.exc_info]
+    logged = [r for r in caplog.records if r.name == "qabot.bot.handlers" and r.exc_info]
     assert logged and "secret.db" in str(logged[0].exc_info[1])
 
 
@@ -509,7 +524,7 @@ async def test_an_answer_is_sent_without_its_buttons_when_the_question_cannot_be
     for question, mark in QUESTIONS.items():
         (reply,) = await replies(server, USER, lambda: server.inject_message(question))
         assert mark in rendered(reply).text and "reply_markup" not in reply  # no record for buttons to name
-    logged = [r for r in caplog.records if r.name == "bot.handlers"]
+    logged = [r for r in caplog.records if r.name == "qabot.bot.handlers"]
     assert [(r.levelno, r.getMessage(), r.exc_info) for r in logged] == [
         (logging.WARNING, "could not keep a question: database or disk is full", None)
     ] * len(QUESTIONS)
@@ -593,7 +608,7 @@ def test_qabot_run_with_its_webhook_port_taken_says_so(server, tmp_path):
             "QABOT_WEBHOOK_URL": f"https://bot.example:{port}/hook", "QABOT_WEBHOOK_PORT": str(port),
         }
         done = subprocess.run(
-            [sys.executable, "-c", "from bot.cli import cli; cli()", "--db", str(tmp_path / "q.db"), "run"],
+            [sys.executable, "-c", "from qabot.bot.cli import cli; cli()", "--db", str(tmp_path / "q.db"), "run"],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
         )
     assert done.returncode == 1 and "Traceback" not in done.stderr
@@ -632,7 +647,7 @@ def test_qabot_run_with_a_rejected_token_says_so_in_one_line_without_showing_it(
         "QABOT_ENCODER": "off",
     }
     done = subprocess.run(
-        [sys.executable, "-c", "from bot.cli import cli; cli()", "--db", str(tmp_path / "q.db"), "run"],
+        [sys.executable, "-c", "from qabot.bot.cli import cli; cli()", "--db", str(tmp_path / "q.db"), "run"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 1

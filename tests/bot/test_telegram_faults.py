@@ -13,9 +13,9 @@ import httpx
 import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot import delivery
-from bot.app import build_application
-from bot.cli import MALFORMED_TOKEN
+from qabot.bot import delivery
+from qabot.bot.app import build_application
+from qabot.bot.cli import MALFORMED_TOKEN
 from tests.bot.conftest import (
     QUESTIONS,
     USER,
@@ -139,7 +139,7 @@ async def test_failing_menus_typing_and_button_toasts_never_keep_the_bot_from_an
 
 def test_a_malformed_token_is_refused_at_once_without_asking_telegram(server, tmp_path):
     done = subprocess.run(
-        [sys.executable, "-c", "from bot.cli import cli; cli()", "--db", str(tmp_path / "q.db"), "run"],
+        [sys.executable, "-c", "from qabot.bot.cli import cli; cli()", "--db", str(tmp_path / "q.db"), "run"],
         env=qabot_env(server) | {"TELEGRAM_BOT_TOKEN": "abc"}, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 2

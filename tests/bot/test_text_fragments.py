@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from bot.text_fragment import (
+from qabot.bot.text_fragment import (
     EXACT_MAX_CHARS,
     EXACT_MAX_ENCODED,
     RANGE_WORDS,

@@ -18,9 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from click.testing import CliRunner
 
-from bot.app import build_application
-from bot.cli import cli
-from bot.handlers import SOMETHING_WENT_WRONG
+from qabot.bot.app import build_application
+from qabot.bot.cli import cli
+from qabot.bot.handlers import SOMETHING_WENT_WRONG
 from tests.bot.conftest import (
     ADMIN,
     GROUP,
@@ -82,7 +82,7 @@ def run_once(tmp_path, token: str = TOKEN, **env: str) -> tuple[int, str]:
         "QABOT_LOG_LEVEL": "debug",  # tracebacks and library details in full
     } | env
     done = subprocess.run(
-        [sys.executable, "-c", "from bot.cli import cli; cli()", "--db", str(tmp_path / "q.db"), "run"],
+        [sys.executable, "-c", "from qabot.bot.cli import cli; cli()", "--db", str(tmp_path / "q.db"), "run"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )
     return done.returncode, done.stdout + done.stderr
@@ -316,7 +316,7 @@ def test_an_unexpected_error_of_the_running_bot_is_one_line_without_the_token(tm
     def crash(settings):
         raise RuntimeError(f"internal detail: https://api.telegram.org/bot{TOKEN}/getUpdates\nmore lines")
 
-    monkeypatch.setattr("bot.app.run", crash)
+    monkeypatch.setattr("qabot.bot.app.run", crash)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "q.db"), "run"], env={
         "TELEGRAM_BOT_TOKEN": TOKEN, "QABOT_QA_MODEL": "sentence", "QABOT_ENCODER": "off"})

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from rank_bm25 import BM25Okapi
 
-from index import bm25
-from index.analysis import question_terms
-from index.bm25 import EmptyIndex
-from index.store import Store
+from qabot.index import bm25
+from qabot.index.analysis import question_terms
+from qabot.index.bm25 import EmptyIndex
+from qabot.index.store import Store
 
 TOPIC = "kremlin"  # put in ~70% of the chunks: its idf is negative
 

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index import chunking
-from index.chunking import MAX_WORDS, chunk_text, split_sentences
-from index.ingest import from_file
+from qabot.index import chunking
+from qabot.index.chunking import MAX_WORDS, chunk_text, split_sentences
+from qabot.index.ingest import from_file
 from tests.conftest import SAMPLE_ARTICLES
 
 _WORD = re.compile(r"\S+")

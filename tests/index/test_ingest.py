@@ -8,10 +8,10 @@ from pathlib import Path
 import httpcore
 import pytest
 
-import index.fetch
-import index.ingest
-from index.fetch import FetchError, fetch
-from index.ingest import (
+import qabot.index.fetch
+import qabot.index.ingest
+from qabot.index.fetch import FetchError, fetch
+from qabot.index.ingest import (
     MAX_FRONT_MATTER_CHARS,
     ImportStopped,
     IngestError,
@@ -21,7 +21,7 @@ from index.ingest import (
     read_source,
     store_draft,
 )
-from index.store import MAX_TEXT_CHARS, DuplicateArticle, InvalidArticle, Store
+from qabot.index.store import MAX_TEXT_CHARS, DuplicateArticle, InvalidArticle, Store
 from tests.page_server import (
     ARTICLE_PARAGRAPHS,
     BOILERPLATE,

@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-from index import outbox
-from index.analysis import question_terms
-from index.engine import EmbeddedIndex, IndexUnavailable, open_index
-from index.store import SCHEMA_VERSION, Store
+from qabot.index import outbox
+from qabot.index.analysis import question_terms
+from qabot.index.engine import EmbeddedIndex, IndexUnavailable, open_index
+from qabot.index.store import SCHEMA_VERSION, Store
 from tests.index.test_store import _back_to_schema_6
 
 

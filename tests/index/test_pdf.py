@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from index import pdf
-from index.chunking import chunk_text
-from index.ingest import IngestError, from_file, from_pdf, import_path, store_draft
-from index.pages import PAGE_BREAK, page_at, split_pages
-from index.pdf import PdfRefused, read_pdf, usable_title
-from retrieval.answer import answer
-from retrieval.loading import load_reader
+from qabot.index import pdf
+from qabot.index.chunking import chunk_text
+from qabot.index.ingest import IngestError, from_file, from_pdf, import_path, store_draft
+from qabot.index.pages import PAGE_BREAK, page_at, split_pages
+from qabot.index.pdf import PdfRefused, read_pdf, usable_title
+from qabot.retrieval.answer import answer
+from qabot.retrieval.loading import load_reader
 from tests.pdf_documents import (
     BUDGET_TABLE,
     bomb,
@@ -91,7 +91,7 @@ def test_the_page_of_every_chunk_and_sentence_is_where_it_was_printed(printed, r
 def test_a_form_feed_is_white_space_to_chunks_and_terms():
     chunks = chunk_text(f"The council voted to approve{PAGE_BREAK}the budget. Then it rose.{PAGE_BREAK}")
     assert [c.text for c in chunks] == [f"The council voted to approve{PAGE_BREAK}the budget. Then it rose."]
-    from index.analysis import terms
+    from qabot.index.analysis import terms
 
     assert terms(f"approve{PAGE_BREAK}the") == ["approv", "the"]
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import sqlite_utils
 
-from index.analysis import question_terms
-from index import bm25
-from index.bm25 import POSTING, EmptyIndex
-from index.store import (
+from qabot.index.analysis import question_terms
+from qabot.index import bm25
+from qabot.index.bm25 import POSTING, EmptyIndex
+from qabot.index.store import (
     MAX_TEXT_CHARS,
     FTS_TOKENIZE,
     SCHEMA_VERSION,
@@ -268,7 +268,7 @@ def test_process_killed_mid_add_leaves_nothing_behind(db_path):
         import os, sys
         sys.path.insert(0, {str(ROOT)!r})
         import sqlite_utils
-        from index.store import Store
+        from qabot.index.store import Store
 
         original = sqlite_utils.db.Table.insert_all
         def insert_all(table, records, *args, **kwargs):

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from index import bm25, outbox
-from index.engine import IndexUnavailable, normalised, shards_of
-from index.ingest import import_path
-from index.store import Store
-from retrieval.search import search
+from qabot.index import bm25, outbox
+from qabot.index.engine import IndexUnavailable, normalised, shards_of
+from qabot.index.ingest import import_path
+from qabot.index.store import Store
+from qabot.retrieval.search import search
 from tests.conftest import ROOT, SAMPLE_ARTICLES
 from tests.xapian_servers import require_xapian, start_shards
 

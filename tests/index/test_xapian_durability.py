@@ -8,12 +8,12 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from index import outbox, reindex
-from index.ingest import import_path
-from index.store import Store
-from retrieval.answer import answer
-from retrieval.loading import sentence_reader
+from qabot.bot.cli import cli
+from qabot.index import outbox, reindex
+from qabot.index.ingest import import_path
+from qabot.index.store import Store
+from qabot.retrieval.answer import answer
+from qabot.retrieval.loading import sentence_reader
 from tests.conftest import ROOT, SAMPLE_ARTICLES
 
 KILLED = "Harbour pilots in Porthaven voted on Friday to strike for three days in January."
@@ -28,9 +28,9 @@ def killed_while_adding(db_path, url: str, where: str) -> None:
     }[where]
     script = textwrap.dedent(f"""
         import os, signal
-        from index import outbox
-        from index.xapian_index import XapianIndex
-        from index.store import Store
+        from qabot.index import outbox
+        from qabot.index.xapian_index import XapianIndex
+        from qabot.index.store import Store
         {patch}
         Store({str(db_path)!r}, engine={url!r}).add_article(title="Pilots strike", text={KILLED!r})
         print("not killed")

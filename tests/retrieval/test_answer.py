@@ -2,9 +2,9 @@
 
 import pytest
 
-from retrieval.answer import answer
-from retrieval.loading import sentence_reader
-from retrieval.sentence_reader import SentenceReader
+from qabot.retrieval.answer import answer
+from qabot.retrieval.loading import sentence_reader
+from qabot.retrieval.sentence_reader import SentenceReader
 
 QUESTION = "Who drove the first tram on the Riverside line?"
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from retrieval.answer_types import KINDS, agreement, mentions, question_kind, span_kinds
+from qabot.retrieval.answer_types import KINDS, agreement, mentions, question_kind, span_kinds
 
 QUESTIONS = {
     "person": [

@@ -7,10 +7,10 @@ tests can say which chunk is "closer" to a question, and it records what it was 
 import numpy as np
 import pytest
 
-from index.store import SCHEMA_VERSION, Store
-from retrieval.embeddings import chunk_vectors, embed_missing, from_bytes, to_bytes
-from retrieval.encoder import NAME
-from retrieval.search import search
+from qabot.index.store import SCHEMA_VERSION, Store
+from qabot.retrieval.embeddings import chunk_vectors, embed_missing, from_bytes, to_bytes
+from qabot.retrieval.encoder import NAME
+from qabot.retrieval.search import search
 from tests.index.test_store import _back_to_schema_4
 
 ROADS = {"council", "budget", "roads", "potholes", "monday"}

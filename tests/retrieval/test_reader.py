@@ -14,14 +14,14 @@ from dataclasses import replace
 
 import pytest
 
-from index.store import Store
-from retrieval import model_files
-from retrieval.answer import answer
-from retrieval.loading import load_reader
-from retrieval.reader import ExtractiveReader, NotAQuestionAnsweringModel
-from retrieval.span_ranking import MAX_LEAD, Reading, lead, passage_bm25, ranked_spans
-from retrieval.search import search
-from retrieval.types import Passage
+from qabot.index.store import Store
+from qabot.models import model_files
+from qabot.retrieval.answer import answer
+from qabot.retrieval.loading import load_reader
+from qabot.retrieval.reader import ExtractiveReader, NotAQuestionAnsweringModel
+from qabot.retrieval.span_ranking import MAX_LEAD, Reading, lead, passage_bm25, ranked_spans
+from qabot.retrieval.search import search
+from qabot.retrieval.types import Passage
 PUTIN = "When did Putin last visit Pyongyang?"
 
 
@@ -298,10 +298,10 @@ def test_unknown_model_offline_fails_fast_with_a_clear_reason(hub_state, monkeyp
 
 def test_load_reader_falls_back_to_the_sentence_reader(hub_state, monkeypatch, caplog):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with caplog.at_level(logging.WARNING, logger="retrieval.loading"):
+    with caplog.at_level(logging.WARNING, logger="qabot.retrieval.loading"):
         reader = load_reader("some-org/not-a-model", use_encoder=False)
     assert reader.name == "sentence"
-    [record] = [r for r in caplog.records if r.name == "retrieval.loading"]
+    [record] = [r for r in caplog.records if r.name == "qabot.retrieval.loading"]
     assert "some-org/not-a-model" in record.getMessage() and "sentence reader" in record.getMessage()
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from index.bm25 import EmptyIndex
-from retrieval.search import search
+from qabot.index.bm25 import EmptyIndex
+from qabot.retrieval.search import search
 
 
 def test_the_seed_question_finds_the_sentence_that_answers_it(sample_store):

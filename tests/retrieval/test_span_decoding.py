@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from retrieval.span_decoding import (  # noqa: E402
+from qabot.retrieval.span_decoding import (  # noqa: E402
     answer_question,
     decode_spans,
     encode_windows,

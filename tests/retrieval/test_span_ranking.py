@@ -2,9 +2,9 @@
 
 from dataclasses import replace
 
-from retrieval.span_ranking import Reading, Rule, Span, confidence, rank_score, ranked_spans, with_evidence
-from retrieval.types import Passage
-from retrieval.windows import Window
+from qabot.retrieval.span_ranking import Reading, Rule, Span, confidence, rank_score, ranked_spans, with_evidence
+from qabot.retrieval.types import Passage
+from qabot.retrieval.windows import Window
 
 TEXT = (
     "The probe is 2.5 kilometres wide. "

@@ -6,9 +6,9 @@ import random
 import pytest
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-from training import reader as training
-from training import card
-from training.examples import (
+from qabot.training import reader as training
+from qabot.training import card
+from qabot.training.examples import (
     MalformedTrainingFile,
     answer_removed,
     load_questions,

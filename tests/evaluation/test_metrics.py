@@ -1,8 +1,8 @@
-"""retrieval.metrics: SQuAD's official answer normalisation, exact match and F1; percentiles."""
+"""evaluation.metrics: SQuAD's official answer normalisation, exact match and F1; percentiles."""
 
 import pytest
 
-from retrieval.metrics import exact_match, f1, normalize_answer, percentile
+from qabot.evaluation.metrics import exact_match, f1, normalize_answer, percentile
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""retrieval.tuning and retrieval.profile: a model's calibration chosen on SQuAD, kept beside it, used."""
+"""evaluation.tuning and models.profile: a model's calibration chosen on SQuAD, kept beside it, used."""
 
 import json
 import logging
@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from retrieval.loading import calibrate, load_reader
-from retrieval.profile import PROFILE_FILE, ReaderProfile, load_profile, save_profile, weights_digest
-from retrieval.reader import UNTUNED_NO_ANSWER_THRESHOLD
-from retrieval.span_ranking import MAX_LEAD, Reading, Rule, Span, lead, ranked_spans
-from retrieval.squad import SquadQuestion, load_squad
-from retrieval.tuning import best_threshold, metrics, outcomes, split
-from retrieval.types import Passage
-from retrieval.windows import Window
+from qabot.bot.cli import cli
+from qabot.retrieval.loading import calibrate, load_reader
+from qabot.models.profile import PROFILE_FILE, ReaderProfile, load_profile, save_profile, weights_digest
+from qabot.retrieval.reader import UNTUNED_NO_ANSWER_THRESHOLD
+from qabot.retrieval.span_ranking import MAX_LEAD, Reading, Rule, Span, lead, ranked_spans
+from qabot.evaluation.squad import SquadQuestion, load_squad
+from qabot.evaluation.tuning import best_threshold, metrics, outcomes, split
+from qabot.retrieval.types import Passage
+from qabot.retrieval.windows import Window
 from tests.conftest import ROOT
 from tests.seeded_model import build_seeded_qa_model
 
@@ -100,7 +100,7 @@ def test_a_model_without_a_profile_is_untuned_and_says_so(seeded_folder, caplog)
 
 def test_qabot_tune_keeps_a_profile_the_reader_then_uses(seeded_folder, tmp_path, monkeypatch):
     runner = CliRunner(env={"QABOT_QA_MODEL": str(seeded_folder), "QABOT_DB": str(tmp_path / "q.db")})
-    monkeypatch.setattr("bot.progress.EVERY_SECONDS", 0)  # a progress line for every question read
+    monkeypatch.setattr("qabot.bot.progress.EVERY_SECONDS", 0)  # a progress line for every question read
     dry = runner.invoke(cli, ["tune", "--squad", str(MINI), "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "dry run: no profile kept" in dry.stdout and not (seeded_folder / PROFILE_FILE).exists()

@@ -10,7 +10,7 @@ check:
 * ``no_answer: true``: the bot must say the articles do not answer it (``false``: it must answer).
 
 A case may also give ``after``: the questions asked before it in one conversation, so that its own
-question can be a follow-up ("How old is she?"); ``retrieval.conversation_tests`` asks them.
+question can be a follow-up ("How old is she?"); ``evaluation.conversation_tests`` asks them.
 
 A case passes when one of the first ``k`` answers (the top one by default) meets all its checks.
 In YAML the cases are a list, at the top or under ``cases:``; beside them, ``articles:`` lists what
@@ -34,14 +34,14 @@ from pathlib import Path
 import regex
 import yaml
 
-from index.ingest import Draft, from_text, import_path, json_line, read_source, store_draft
-from index.safe_yaml import SafeYamlLoader, problem
-from index.store import ArticleRefused, DuplicateArticle, Store
-from retrieval.conversation_tests import ask_case, parse_after
-from retrieval.embeddings import embed_missing
-from retrieval.loading import reader_model
-from retrieval.metrics import exact_match, f1, percentile
-from retrieval.types import Answer
+from qabot.index.ingest import Draft, from_text, import_path, json_line, read_source, store_draft
+from qabot.index.safe_yaml import SafeYamlLoader, problem
+from qabot.index.store import ArticleRefused, DuplicateArticle, Store
+from qabot.evaluation.conversation_tests import ask_case, parse_after
+from qabot.retrieval.embeddings import embed_missing
+from qabot.retrieval.loading import reader_model
+from qabot.evaluation.metrics import exact_match, f1, percentile
+from qabot.retrieval.types import Answer
 
 #: The keys a case may have.
 CASE_KEYS = ("question", "expect", "expect_regex", "source", "no_answer", "after")

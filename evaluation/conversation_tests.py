@@ -1,6 +1,6 @@
 """Answer tests in conversation: a case's ``after:`` questions are asked first, then its own.
 
-``qabot eval`` (``retrieval.answer_tests``) asks a case without ``after:`` through ``answer()``,
+``qabot eval`` (``evaluation.answer_tests``) asks a case without ``after:`` through ``answer()``,
 exactly as a question asked on its own. A case with ``after: [...]`` is a conversation: each of
 those questions is asked in turn through ``answer_in_conversation()``, each one's answer being the
 previous exchange of the next, and then the case's own question, which the case's checks apply to.
@@ -9,9 +9,9 @@ A follow-up that has nothing to lean on (``UnresolvedFollowup``) counts as no an
 
 import time
 
-from retrieval.answer import answer, answer_in_conversation
-from retrieval.followup import Exchange, UnresolvedFollowup
-from retrieval.types import Result
+from qabot.retrieval.answer import answer, answer_in_conversation
+from qabot.retrieval.followup import Exchange, UnresolvedFollowup
+from qabot.retrieval.types import Result
 
 
 def parse_after(value, where: str, malformed: type[ValueError]) -> tuple[str, ...]:

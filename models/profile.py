@@ -1,7 +1,7 @@
 """Reader profiles: the calibration that belongs to one QA model, kept beside its weights.
 
 A profile holds the span reader's no-answer rule (threshold and evidence weights) and BM25 fusion weight, what they were tuned
-on and the numbers measured there (``qabot tune``, ``retrieval.tuning``). It names the weights it
+on and the numbers measured there (``qabot tune``, ``evaluation.tuning``). It names the weights it
 was tuned for by their SHA-256, so a threshold tuned on one model is never applied to another: a
 profile whose weights differ is ignored, with a warning.
 

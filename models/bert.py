@@ -4,7 +4,7 @@
 machine (torch._dynamo, torch.distributed and scipy come with them), twice what ``import torch``
 costs. The builtin reader and the all-MiniLM-L6-v2 encoder are both plain BERT, so this module
 runs them with ``torch.nn`` and the ``tokenizers`` library directly: the same weights, the same
-token ids and offsets, the same logits and embeddings (``tests/retrieval/test_bert.py`` checks
+token ids and offsets, the same logits and embeddings (``tests/models/test_bert.py`` checks
 them against transformers). Any other architecture is loaded by transformers as before
 (``supported()`` says which folders qualify).
 

@@ -1,24 +1,15 @@
 """Scoring answers: SQuAD's exact match and F1 (its official answer normalisation), and time percentiles.
 
-``normalize_answer``, ``exact_match`` and ``f1`` follow the official evaluation script
+``exact_match`` and ``f1`` (with ``retrieval.answer_types.normalize_answer``) follow the official evaluation script
 (``evaluate-v2.0.py``): lower case, punctuation and the articles "a", "an", "the" removed, white
 space collapsed; F1 over the bag of normalised words. Against several gold answers, the best one counts.
 """
 
-import re
-import string
 from collections import Counter
 
 import numpy as np
 
-_PUNCTUATION = frozenset(string.punctuation)
-_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-
-
-def normalize_answer(text: str) -> str:
-    """The official SQuAD normalisation: lower case, no punctuation, no articles, single spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
-    return " ".join(_ARTICLES.sub(" ", text).split())
+from qabot.retrieval.answer_types import normalize_answer
 
 
 def _exact(prediction: str, gold: str) -> float:

@@ -1,4 +1,4 @@
-"""retrieval.answer_tests: loading YAML/JSONL test files, self-contained articles, checking and scoring."""
+"""evaluation.answer_tests: loading YAML/JSONL test files, self-contained articles, checking and scoring."""
 
 import json
 import signal
@@ -7,8 +7,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from index.ingest import import_path
-from retrieval.answer_tests import (
+from qabot.index.ingest import import_path
+from qabot.evaluation.answer_tests import (
     REGEX_TIMEOUT_S,
     AnswerCase,
     MalformedTests,
@@ -17,8 +17,8 @@ from retrieval.answer_tests import (
     load_answer_tests,
     run_answer_tests,
 )
-from retrieval.loading import sentence_reader
-from retrieval.types import Answer
+from qabot.retrieval.loading import sentence_reader
+from qabot.retrieval.types import Answer
 from tests.conftest import ROOT, SAMPLE_ARTICLES
 from tests.page_server import PageServer
 
@@ -433,7 +433,7 @@ SENTENCE_READER_PASSED = {"words": 53, "encoder": 54}
 def test_the_sentence_reader_passes_what_it_passed_on_the_examples(use_encoder):
     """examples/answers.yaml, as ``qabot eval`` runs it with the fallback reader: measured 53 (words)
     and 54 (encoder) of 88; a change that loses cases fails here."""
-    from retrieval.loading import load_encoder
+    from qabot.retrieval.loading import load_encoder
 
     encoder = load_encoder(use_encoder)
     if use_encoder and encoder is None:

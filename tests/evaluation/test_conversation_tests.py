@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from retrieval.answer_tests import article_collection, load_answer_tests, run_answer_tests
-from retrieval.loading import load_reader
+from qabot.evaluation.answer_tests import article_collection, load_answer_tests, run_answer_tests
+from qabot.retrieval.loading import load_reader
 from tests.conftest import ROOT
-from tests.retrieval.test_answer_tests import malformed, write
+from tests.evaluation.test_answer_tests import malformed, write
 
 CONVERSATIONS = ROOT / "examples" / "conversations.yaml"
 

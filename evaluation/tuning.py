@@ -1,6 +1,6 @@
 """Tuning a span reader on a SQuAD file: its ranking and no-answer rule (``qabot tune``).
 
-Every paragraph of the file becomes an article of an in-memory collection (``retrieval.squad``),
+Every paragraph of the file becomes an article of an in-memory collection (``evaluation.squad``),
 and every question is read end to end once: ``search`` (top ``k`` passages), then
 ``ExtractiveReader.score_spans``. The questions are split by Wikipedia article: values are chosen
 on the first half of the articles and reported on the other half (held out):
@@ -15,7 +15,7 @@ on the first half of the articles and reported on the other half (held out):
    (all weights 0), tuned the same way, so what the evidence adds is measured.
 
 The ranking and the no-answer rule replayed here are ``ExtractiveReader.answers``'s (checked on the
-held-out half). The result is a ``retrieval.profile.ReaderProfile``.
+held-out half). The result is a ``models.profile.ReaderProfile``.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from index.store import Store
-from retrieval.answer_tests import check_case
-from retrieval.metrics import exact_match, f1
-from retrieval.profile import ReaderProfile, weights_digest
-from retrieval.reader import ExtractiveReader
-from retrieval.span_ranking import Reading, Rule, confidence, lead, passage_bm25, ranked_spans
-from retrieval.search import search
-from retrieval.squad import SquadQuestion, SquadSet, load_collection
+from qabot.index.store import Store
+from qabot.evaluation.answer_tests import check_case
+from qabot.evaluation.metrics import exact_match, f1
+from qabot.models.profile import ReaderProfile, weights_digest
+from qabot.retrieval.reader import ExtractiveReader
+from qabot.retrieval.span_ranking import Reading, Rule, confidence, lead, passage_bm25, ranked_spans
+from qabot.retrieval.search import search
+from qabot.evaluation.squad import SquadQuestion, SquadSet, load_collection
 
 #: The ranking's weights tried: the passage's BM25 (fusion), the span's kind agreement, its
 #: sentence's coverage of the question.
@@ -212,7 +212,7 @@ def choose(
 
     :param tuning: the tuning half's questions and their readings.
     :param heldout: the held-out half's questions and their readings (may be empty).
-    :param cases: ``(answer-test case, reading)`` pairs (``retrieval.answer_tests``) the no-answer
+    :param cases: ``(answer-test case, reading)`` pairs (``evaluation.answer_tests``) the no-answer
         rule is also chosen on: users' paraphrased questions, where a right top span should rarely
         be declined. Their share of cases passed weighs as much as the tuning half's mean F1.
     """

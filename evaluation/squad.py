@@ -21,11 +21,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.store import DuplicateArticle, Store
-from retrieval.answer import answer
-from retrieval.loading import reader_model
-from retrieval.metrics import exact_match, f1, percentile
-from retrieval.search import search
+from qabot.index.store import DuplicateArticle, Store
+from qabot.retrieval.answer import answer
+from qabot.retrieval.loading import reader_model
+from qabot.evaluation.metrics import exact_match, f1, percentile
+from qabot.retrieval.search import search
 
 #: Recall is reported at these depths.
 RECALL_AT = (1, 5, 10, 20)

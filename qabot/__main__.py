@@ -1,0 +1,5 @@
+"""``python -m qabot``: the ``qabot`` command."""
+
+from qabot.bot.cli import cli
+
+cli()
