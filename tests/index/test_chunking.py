@@ -3,11 +3,11 @@
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from qabot.index import chunking
-from qabot.index.chunking import MAX_WORDS, chunk_text, split_sentences
+from qabot.index.chunking import MAX_CHUNK_CHARS, MAX_WORDS, chunk_text, split_sentences
 from qabot.index.ingest import from_file
 from tests.conftest import SAMPLE_ARTICLES
 
@@ -94,12 +94,15 @@ def check_chunks(text: str) -> None:
         assert any(c.start <= s.start and s.end <= c.end for c in chunks)
 
     # in order, each adding new sentences; one sentence of overlap after a chunk of several
-    # sentences (unless that sentence and the next cannot share a chunk), none after a single one
+    # sentences (unless that sentence and the next cannot share a chunk: too many words or
+    # characters together), none after a single one
     counts = [words_in(text[s.start : s.end]) for s in sentences]
     assert runs[0][0] == 0 and runs[-1][1] == len(sentences) - 1
     for (first_a, last_a), (first_b, last_b) in zip(runs, runs[1:]):
         assert first_a < first_b and last_a < last_b, "a chunk repeats part of the previous one"
-        if last_a > first_a and counts[last_a] + counts[last_a + 1] <= MAX_WORDS:
+        fits = (counts[last_a] + counts[last_a + 1] <= MAX_WORDS
+                and sentences[last_a + 1].end - sentences[last_a].start <= MAX_CHUNK_CHARS)
+        if last_a > first_a and fits:
             assert first_b == last_a, "consecutive chunks must share exactly one sentence"
         else:
             assert first_b == last_a + 1
@@ -107,6 +110,8 @@ def check_chunks(text: str) -> None:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_text)
+# found by Hypothesis: two sentences of 150 words together, but of over MAX_CHUNK_CHARS characters
+@example(text="Short one. " + "http://example.com/abcdefghijklmnopq " * 40 + "ends. " + "abcdefghijklmnopq " * 99 + "ends.")
 def test_chunks_are_exact_ordered_overlapping_spans(text):
     check_chunks(text)
 
