@@ -25,43 +25,10 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from qabot.evaluation.answer_tests import article_collection, check_case, load_answer_tests
-from qabot.retrieval.loading import BUILTIN, load_encoder, load_reader
+from qabot.evaluation.tuning import case_counts, case_readings
 from qabot.models.profile import ReaderProfile
-from qabot.retrieval.search import DEFAULT_K, search
+from qabot.retrieval.loading import BUILTIN, load_encoder, load_reader
 from qabot.retrieval.span_ranking import Rule
-
-
-def readings(path: str, reader, encoder) -> list:
-    """``(case, reading)`` for each standalone case of the file."""
-    tests = load_answer_tests(path)
-    with article_collection(tests, encoder=encoder) as store:
-        return [
-            (case, reader.score_spans(case.question, search(case.question, store=store, k=DEFAULT_K, encoder=encoder)))
-            for case in tests.cases
-            if not case.after
-        ]
-
-
-def outcome(reader, read: list, rule) -> dict:
-    """The counts of one rule on one file's readings."""
-    counts = dict.fromkeys(
-        ("passed", "right", "right_declined", "wrong_declined", "wrong_answered", "no_answer_declined",
-         "no_answer_answered"), 0)
-    for case, reading in read:
-        answers = reader.answers(reading, top_k=1, rule=rule)
-        result = check_case(case, answers, no_answer=not answers)
-        counts["passed"] += result.passed
-        if case.no_answer:
-            counts["no_answer_declined" if not answers else "no_answer_answered"] += 1
-            continue
-        top = reader.answers(reading, top_k=1, rule=replace(rule, threshold=-math.inf))
-        top_right = check_case(case, top, no_answer=not top).passed
-        if answers:
-            counts["right" if result.passed else "wrong_answered"] += 1
-        else:
-            counts["right_declined" if top_right else "wrong_declined"] += 1
-    return counts | {"cases": len(read)}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -84,8 +51,8 @@ def main(argv: list[str] | None = None) -> dict:
         )
     result = {"model": args.model, "encoder": encoder is not None, "rule": own.__dict__, "files": {}}
     for path in args.files:
-        read = readings(path, reader, encoder)
-        result["files"][path] = {name: outcome(reader, read, rule) for name, rule in rules.items()}
+        read = case_readings(path, reader, encoder)
+        result["files"][path] = {name: case_counts(reader, read, rule) for name, rule in rules.items()}
         for name, counts in result["files"][path].items():
             print(f"{path} {name:8} " + " ".join(f"{key} {value}" for key, value in counts.items()))
     print("RESULT " + json.dumps(result))

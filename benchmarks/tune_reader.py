@@ -22,12 +22,11 @@ import sys
 import time
 
 from benchmarks.squad import SLICE
-from benchmarks.answer_rule import readings
 from qabot.retrieval.loading import BUILTIN, load_encoder, model_location
 from qabot.models.profile import save_profile
 from qabot.retrieval.reader import ExtractiveReader
 from qabot.evaluation.squad import load_squad
-from qabot.evaluation.tuning import tune
+from qabot.evaluation.tuning import case_readings, tune
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -45,7 +44,7 @@ def main(argv: list[str] | None = None) -> dict:
     reader = ExtractiveReader(model_location(args.model), threads=args.threads)
     reader.warm_up()
     started = time.perf_counter()
-    cases = readings(args.tests, reader, load_encoder(True)) if args.tests else None
+    cases = case_readings(args.tests, reader, load_encoder(True)) if args.tests else None
     name = f"{SLICE.name} (and the {len(cases)} cases of {args.tests})" if cases else SLICE.name
     with tqdm(total=len(squad.questions), desc="reading", unit="q", file=sys.stderr, mininterval=5) as bar:
         tuned = tune(reader, squad, name=name, k=args.k, min_answerable_f1=args.min_answerable_f1,

@@ -216,13 +216,9 @@ def eval_command(ctx, file, squad_file, k, limit, seed, as_json) -> None:
         return
     if limit is not None or seed is not None:
         raise click.UsageError("--limit and --seed go with --squad")
-    from qabot.bot.formatting import answer_tests_summary_as_text, case_as_text
-    from qabot.evaluation.answer_tests import (
-        MalformedTests,
-        article_collection,
-        load_answer_tests,
-        run_answer_tests,
-    )
+    from qabot.bot.eval_reports import answer_tests_summary_as_text, case_as_text
+    from qabot.evaluation.answer_test_files import MalformedTests, article_collection, load_answer_tests
+    from qabot.evaluation.answer_tests import run_answer_tests
 
     try:
         tests = load_answer_tests(file)
@@ -260,7 +256,7 @@ def eval_command(ctx, file, squad_file, k, limit, seed, as_json) -> None:
 
 def _eval_squad(ctx: click.Context, path: str, limit: int | None, seed: int, as_json: bool) -> None:
     """``qabot eval --squad``: the paragraphs as a temporary collection, the questions asked of it."""
-    from qabot.bot.formatting import squad_report_as_text
+    from qabot.bot.eval_reports import squad_report_as_text
     from qabot.bot.progress import Progress
     from qabot.retrieval.embeddings import embed_missing
     from qabot.evaluation.squad import MalformedSquad, evaluate_squad, load_collection, load_squad, sample
@@ -299,16 +295,21 @@ def _eval_squad(ctx: click.Context, path: str, limit: int | None, seed: int, as_
 @click.option("--k", type=click.IntRange(min=1), default=5, show_default=True, help="Passages read per question.")
 @click.option("--min-answerable-f1", type=click.FloatRange(0, 100),
               help="Choose the threshold among those keeping answerable F1 at least this (0-100).")
+@click.option("--tests", "tests_file", type=ExistingPath(dir_okay=False),
+              help="Answer tests (YAML or JSONL, with their articles) the no-answer rule is also chosen on, "
+                   "so that it rarely declines a right answer to your own kind of question.")
 @click.option("--dry-run", is_flag=True, help="Show what would be chosen; keep no profile.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def tune(ctx, squad_file, k, min_answerable_f1, dry_run, as_json) -> None:
-    """Tune QABOT_QA_MODEL's no-answer threshold and fusion weight on a SQuAD file; keep them in its profile."""
+def tune(ctx, squad_file, k, min_answerable_f1, tests_file, dry_run, as_json) -> None:
+    """Tune QABOT_QA_MODEL's ranking and no-answer rule on a SQuAD file (and answer tests); keep them in its profile."""
     from qabot.bot.progress import Progress
     from qabot.retrieval.loading import SENTENCE, model_location
     from qabot.models.profile import save_profile
     from qabot.retrieval.reader import ExtractiveReader
     from qabot.evaluation.squad import MalformedSquad, load_squad
+    from qabot.evaluation.answer_test_files import MalformedTests
+    from qabot.evaluation.tuning import case_readings
     from qabot.evaluation.tuning import tune as tune_reader
 
     settings = settings_of(ctx)
@@ -323,9 +324,16 @@ def tune(ctx, squad_file, k, min_answerable_f1, dry_run, as_json) -> None:
         reader.warm_up()
     except (OSError, ValueError) as error:
         raise click.ClickException(f"cannot load the QA model {settings.qa_model}: {error}") from None
+    cases, name = None, Path(squad_file).name
+    if tests_file:
+        try:
+            cases = case_readings(tests_file, reader, encoder_of(ctx), k=k)
+        except MalformedTests as error:
+            malformed(ctx, error)
+        name += f" and the {len(cases)} cases of {Path(tests_file).name}"
     with Progress(len(squad.questions), label="reading", unit="question") as bar:
-        tuned = tune_reader(reader, squad, name=Path(squad_file).name, k=k,
-                            min_answerable_f1=min_answerable_f1, progress=bar.update)
+        tuned = tune_reader(reader, squad, name=name, k=k, min_answerable_f1=min_answerable_f1,
+                            progress=bar.update, cases=cases)
     kept = None if dry_run else str(save_profile(reader.model, tuned.profile))
     if as_json:
         echo_json(tuned.report | {"profile": kept})
@@ -341,6 +349,14 @@ def tune(ctx, squad_file, k, min_answerable_f1, dry_run, as_json) -> None:
         f"unanswerable declined {held['no_ans_declined']}% ({held['questions']} questions); "
         f"{held['right_declined']} right answers declined, {held['wrong_answered']} wrong ones given"
     )
+    if cases:
+        counts = tuned.report["answer_tests"]
+        click.echo(
+            f"answer tests ({Path(tests_file).name}, {counts['cases']} cases): {counts['passed']} passed; "
+            f"{counts['right']} right, {counts['right_declined']} right answers declined, "
+            f"{counts['wrong_answered']} wrong ones given; {counts['no_answer_declined']} of "
+            f"{counts['no_answer_declined'] + counts['no_answer_answered']} unanswerable declined"
+        )
     click.echo(f"profile kept in {kept}" if kept else "dry run: no profile kept")
 
 

@@ -27,14 +27,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from qabot.index.store import Store
+from qabot.evaluation.answer_test_files import article_collection, load_answer_tests
 from qabot.evaluation.answer_tests import check_case
 from qabot.evaluation.metrics import exact_match, f1
+from qabot.evaluation.squad import SquadQuestion, SquadSet, load_collection
+from qabot.index.store import Store
 from qabot.models.profile import ReaderProfile, weights_digest
 from qabot.retrieval.reader import ExtractiveReader
+from qabot.retrieval.search import DEFAULT_K, search
 from qabot.retrieval.span_ranking import Reading, Rule, confidence, lead, passage_bm25, ranked_spans
-from qabot.retrieval.search import search
-from qabot.evaluation.squad import SquadQuestion, SquadSet, load_collection
 
 #: The ranking's weights tried: the passage's BM25 (fusion), the span's kind agreement, its
 #: sentence's coverage of the question.
@@ -158,6 +159,44 @@ def metrics(questions, margins, answered, silent, threshold) -> dict:
     }
 
 
+def case_readings(path, reader: ExtractiveReader, encoder, k: int = DEFAULT_K) -> list:
+    """``(case, reading)`` for each standalone case of an answer-test file, read once over its articles.
+
+    :param path: the answer-test file (YAML or JSONL; ``evaluation.answer_test_files``), with its
+        own articles (a case with ``after:`` is a conversation, left to ``qabot eval``).
+    :param encoder: the sentence encoder for hybrid search, or None for BM25 alone.
+    """
+    tests = load_answer_tests(path)
+    with article_collection(tests, encoder=encoder) as store:
+        return [
+            (case, reader.score_spans(case.question, search(case.question, store=store, k=k, encoder=encoder)))
+            for case in tests.cases
+            if not case.after
+        ]
+
+
+def case_counts(reader: ExtractiveReader, cases: list, rule: Rule) -> dict:
+    """What ``rule`` does with answer-test readings: of the answerable cases, how many it answers
+    right, declines though the top span was right, declines with a wrong top span, answers wrongly;
+    of the unanswerable ones, how many it declines and answers; and the cases passed."""
+    counts = dict.fromkeys(
+        ("passed", "right", "right_declined", "wrong_declined", "wrong_answered", "no_answer_declined",
+         "no_answer_answered"), 0)
+    for case, reading in cases:
+        answers = reader.answers(reading, top_k=1, rule=rule)
+        counts["passed"] += check_case(case, answers, no_answer=not answers).passed
+        if case.no_answer:
+            counts["no_answer_declined" if not answers else "no_answer_answered"] += 1
+            continue
+        top = reader.answers(reading, top_k=1, rule=replace(rule, threshold=-math.inf))
+        top_right = check_case(case, top, no_answer=not top).passed
+        if answers:
+            counts["right" if top_right else "wrong_answered"] += 1
+        else:
+            counts["right_declined" if top_right else "wrong_declined"] += 1
+    return counts | {"cases": len(cases)}
+
+
 def case_outcomes(reader: ExtractiveReader, cases: list, rule: Rule) -> tuple[np.ndarray, np.ndarray]:
     """Per answer-test case: (passed, passed) when its top span is answered, and when it is declined."""
     answered, silent = [], []
@@ -212,7 +251,7 @@ def choose(
 
     :param tuning: the tuning half's questions and their readings.
     :param heldout: the held-out half's questions and their readings (may be empty).
-    :param cases: ``(answer-test case, reading)`` pairs (``evaluation.answer_tests``) the no-answer
+    :param cases: ``(answer-test case, reading)`` pairs (``evaluation.answer_test_files``) the no-answer
         rule is also chosen on: users' paraphrased questions, where a right top span should rarely
         be declined. Their share of cases passed weighs as much as the tuning half's mean F1.
     """
@@ -280,6 +319,7 @@ def choose(
             scored(held, held_readings, f1_rule) | {"threshold": round(f1_rule.threshold, 3)} if held else None
         ),
         "tokens_per_question": round(statistics.mean(r.tokens for r in held_readings or tune_readings), 1),
+        "answer_tests": case_counts(reader, cases, rule) if cases else None,
     }
     profile = ReaderProfile(
         no_answer_threshold=round(rule.threshold, 3),
@@ -296,7 +336,8 @@ def choose(
             f"reported on {len(held)} held out; top {k} passages, end to end; threshold maximising "
             "SQuAD 2.0 F1" + (f" with answerable F1 >= {min_answerable_f1}" if min_answerable_f1 else "")
         ),
-        measured={key: report[key] for key in ("tune", "heldout", "heldout_always_answering",
-                                               "heldout_margin_only", "heldout_at_best_f1_threshold")},
+        measured={key: report[key] for key in ("tune", "heldout", "heldout_always_answering", "heldout_margin_only",
+                                               "heldout_at_best_f1_threshold")}
+        | ({"answer_tests": report["answer_tests"]} if cases else {}),
     )
     return Tuned(profile, report)

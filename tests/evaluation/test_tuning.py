@@ -122,6 +122,43 @@ def test_qabot_tune_keeps_a_profile_the_reader_then_uses(seeded_folder, tmp_path
     (seeded_folder / PROFILE_FILE).unlink()
 
 
+ANSWER_TESTS = """\
+articles:
+  - text: "Saltmere harbour\\nThe Saltmere lighthouse was built in 1871 by the engineer Agnes Whitlow. Its tower is 38 metres tall."
+cases:
+  - {question: "Who built the Saltmere lighthouse?", expect: Agnes Whitlow}
+  - {question: "How tall is the tower of the Saltmere lighthouse?", expect: 38 metres}
+  - {question: "Who painted the Saltmere lighthouse red?", no_answer: true}
+  - {question: "How old is she?", after: "Who built the Saltmere lighthouse?", expect: x}
+"""
+
+
+def test_qabot_tune_weighs_answer_tests_into_the_rule_and_reports_them(seeded_folder, tmp_path):
+    tests = tmp_path / "mine.yaml"
+    tests.write_text(ANSWER_TESTS)
+    runner = CliRunner(env={"QABOT_QA_MODEL": str(seeded_folder), "QABOT_DB": str(tmp_path / "q.db"),
+                            "QABOT_ENCODER": "off"})
+    result = runner.invoke(cli, ["tune", "--squad", str(MINI), "--tests", str(tests), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    counted = report["answer_tests"]  # the standalone cases; a follow-up is left to qabot eval
+    assert counted["cases"] == 3
+    assert counted["right"] + counted["right_declined"] + counted["wrong_declined"] + counted["wrong_answered"] == 2
+    assert counted["no_answer_declined"] + counted["no_answer_answered"] == 1
+    kept = json.loads((seeded_folder / PROFILE_FILE).read_text())
+    assert "mine.yaml" in kept["tuned_on"] and kept["measured"]["answer_tests"] == counted
+    (seeded_folder / PROFILE_FILE).unlink()
+
+    text = runner.invoke(cli, ["tune", "--squad", str(MINI), "--tests", str(tests), "--dry-run"])
+    assert text.exit_code == 0, text.output
+    assert f"answer tests ({tests.name}, 3 cases): " in text.stdout and "right answers declined" in text.stdout
+
+    tests.write_text("cases: 3\n")
+    bad = runner.invoke(cli, ["tune", "--squad", str(MINI), "--tests", str(tests)])
+    assert bad.exit_code == 2 and "mine.yaml" in bad.stderr and "Traceback" not in bad.output
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+
 def test_qabot_tune_refuses_the_sentence_reader_and_a_bad_file(tmp_path):
     runner = CliRunner(env={"QABOT_QA_MODEL": "sentence", "QABOT_DB": str(tmp_path / "q.db")})
     result = runner.invoke(cli, ["tune", "--squad", str(MINI)])
