@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 
 from qabot.index import feeds
+from qabot.index.drafts import store_draft
 from qabot.index.feed_parsing import parse_feed
 from qabot.index.fetch import Page
-from qabot.index.ingest import from_url, store_draft
+from qabot.index.ingest import from_url
 from qabot.index.store import Store
 from tests.page_server import PageServer, news_site, rss_feed
 

@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.squad import SLICE, Question, build_collection, load_slice, score
-from qabot.index.ingest import import_path
+from qabot.index.importing import import_path
 from qabot.index.store import Store
 from qabot.retrieval.loading import calibrate, model_location
 from qabot.retrieval.reader import ExtractiveReader

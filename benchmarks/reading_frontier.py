@@ -79,7 +79,8 @@ import numpy as np
 
 from benchmarks.squad import SLICE
 from qabot.index.store import Store
-from qabot.evaluation.answer_tests import article_collection, check_case, load_answer_tests, run_answer_tests
+from qabot.evaluation.answer_test_files import article_collection, load_answer_tests
+from qabot.evaluation.answer_tests import check_case, run_answer_tests
 from qabot.retrieval.loading import calibrate, model_location
 from qabot.evaluation.metrics import exact_match, f1
 from qabot.retrieval.reader import ExtractiveReader

@@ -62,7 +62,7 @@ from rank_bm25 import BM25Okapi
 
 from qabot.index import bm25
 from qabot.index.bm25 import EmptyIndex
-from qabot.index.ingest import import_path
+from qabot.index.importing import import_path
 from qabot.index.store import DuplicateArticle, Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,19 +21,13 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import Application
 
-from qabot.bot.formatting import article_line, plural, stats_as_text, text_as_html
+from qabot.bot.formatting import article_line, plural, stats_as_text
 from qabot.bot.handlers import ADD_USAGE, BotContext, _admin_or_refuse, _after_command, _answer_press, _reply, _typing
+from qabot.bot.html_messages import text_as_html
 from qabot.bot.ids import parse_id
+from qabot.index.drafts import from_text, store_draft
 from qabot.index.fetch import ALLOW_PRIVATE_SETTING
-from qabot.index.ingest import (
-    FILE_SUFFIXES,
-    PrivateURLRefused,
-    from_bytes,
-    from_text,
-    max_file_bytes,
-    read_source,
-    store_draft,
-)
+from qabot.index.ingest import FILE_SUFFIXES, PrivateURLRefused, from_bytes, max_file_bytes, read_source
 from qabot.index.store import Article, ArticleNotFound, ArticleRefused, Store
 from qabot.retrieval.embeddings import embed_missing
 

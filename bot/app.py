@@ -28,7 +28,7 @@ from telegram.ext import (
     filters,
 )
 
-from qabot.bot import admin_commands, delivery, feed_commands, handlers, inline
+from qabot.bot import admin_commands, delivery, feed_commands, handlers, inline, questions
 from qabot.bot.config import Settings
 from qabot.bot.conversation import QUESTION_KEY, Conversations
 from qabot.bot.inline import InlineAnswers
@@ -208,9 +208,9 @@ def build_application(settings: Settings, store: Store, reader, encoder=None) ->
 
     application.add_handler(CommandHandler("start", handlers.start, filters=typed))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=typed))
-    application.add_handler(CommandHandler("ask", handlers.ask, filters=typed))
+    application.add_handler(CommandHandler("ask", questions.ask, filters=typed))
     application.add_handler(CommandHandler("whoami", handlers.whoami, filters=typed))
-    application.add_handler(MessageHandler(new & question, handlers.question))
+    application.add_handler(MessageHandler(new & question, questions.question))
     # a forwarded command is said to be ignored in private; a group hears nothing
     application.add_handler(
         MessageHandler(new & private & filters.FORWARDED & (filters.COMMAND | add_caption), handlers.forwarded_command)
@@ -228,9 +228,9 @@ def build_application(settings: Settings, store: Store, reader, encoder=None) ->
     admin_commands.schedule_forgetting(application)  # and forgets questions older than QABOT_QUESTION_LOG_DAYS
     # buttons: an answer's carry a kind and the question's key, looked up in the store; the list's
     # an offset; any other data or none (an older version's buttons, forged data) no longer works
-    application.add_handler(_ButtonHandler(handlers.sources, pattern=rf"^src:{QUESTION_KEY}$"))
-    application.add_handler(_ButtonHandler(handlers.more_answers, pattern=rf"^more:{QUESTION_KEY}$"))
-    application.add_handler(_ButtonHandler(handlers.feedback, pattern=rf"^vote:{QUESTION_KEY}:(up|down)$"))
+    application.add_handler(_ButtonHandler(questions.sources, pattern=rf"^src:{QUESTION_KEY}$"))
+    application.add_handler(_ButtonHandler(questions.more_answers, pattern=rf"^more:{QUESTION_KEY}$"))
+    application.add_handler(_ButtonHandler(questions.feedback, pattern=rf"^vote:{QUESTION_KEY}:(up|down)$"))
     application.add_handler(_ButtonHandler(admin_commands.list_page, pattern=r"^list:(\d+)$"))
     application.add_handler(CallbackQueryHandler(handlers.stale_button))
 

@@ -1,9 +1,10 @@
 """The ``qabot`` commands that look after the collection: add, import, list, show, check, reindex, remove.
 
-Each opens the store, calls one library function (``index.ingest``, ``index.store``) and prints the
-result, as text for people or as JSON with ``--json``. ``add`` and ``import`` create the collection
-when there is none; the others refuse a missing one, naming its path. Refused input exits 1 with a
-one-line reason on stderr; a usage error exits 2. ``bot.cli`` adds these commands to its group.
+Each opens the store, calls one library function (``index.ingest``, ``index.importing``,
+``index.store``) and prints the result, as text for people or as JSON with ``--json``. ``add`` and
+``import`` create the collection when there is none; the others refuse a missing one, naming its
+path. Refused input exits 1 with a one-line reason on stderr; a usage error exits 2. ``bot.cli``
+adds these commands to its group.
 """
 
 import sys
@@ -39,7 +40,8 @@ def add(ctx, source, title, url, published, as_json) -> None:
     A text's first line is its title when it looks like one (a heading, or a short line without a
     full stop before a blank line); otherwise a title is made from the text and all of it is kept.
     """
-    from qabot.index.ingest import read_source, store_draft  # not loaded for questions
+    from qabot.index.drafts import store_draft  # not loaded for questions
+    from qabot.index.ingest import read_source
 
     stdin_text = sys.stdin.read() if source == "-" else None
     try:
@@ -71,7 +73,8 @@ def import_command(ctx, path, as_json) -> None:
     usage error (no such PATH).
     """
     from qabot.bot.progress import tracked
-    from qabot.index.ingest import ImportStopped, IngestError, check_importable, import_path
+    from qabot.index.drafts import IngestError
+    from qabot.index.importing import ImportStopped, check_importable, import_path
 
     stopped = None
     try:

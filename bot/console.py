@@ -21,8 +21,9 @@ from typing import TextIO
 from qabot.bot.conversation import Conversations, note
 from qabot.bot.formatting import articles_table, plural, result_as_text, stats_as_text
 from qabot.index.bm25 import EmptyIndex
+from qabot.index.drafts import from_text, store_draft
 from qabot.index.engine import IndexUnavailable
-from qabot.index.ingest import from_text, read_source, store_draft
+from qabot.index.ingest import read_source
 from qabot.index.store import ArticleNotFound, ArticleRefused, Store
 from qabot.retrieval.answer import answer_in_conversation
 from qabot.retrieval.embeddings import embed_missing

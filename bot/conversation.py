@@ -25,7 +25,8 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 
 from qabot.bot.expiring import Expiring
-from qabot.bot.formatting import MAX_MESSAGE_CHARS, Run, result_as_html, split_html
+from qabot.bot.formatting import result_as_html
+from qabot.bot.html_messages import MAX_MESSAGE_CHARS, Run, split_html
 from qabot.retrieval.followup import Exchange
 from qabot.retrieval.types import Result
 

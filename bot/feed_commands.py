@@ -17,8 +17,9 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from qabot.bot.formatting import feed_as_text, feed_check_as_text, plural, text_as_html
+from qabot.bot.formatting import feed_as_text, feed_check_as_text, plural
 from qabot.bot.handlers import BotContext, _admin_or_refuse, _reply
+from qabot.bot.html_messages import text_as_html
 from qabot.bot.ids import parse_id
 from qabot.index import feeds
 from qabot.retrieval.embeddings import embed_missing

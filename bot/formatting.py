@@ -1,27 +1,24 @@
 """Formatting answers for people: plain text (CLI, console), JSON (``--json``) and Telegram HTML.
 
 Every front end prints the same ``Result`` from ``retrieval.answer``; only the markup differs.
-Telegram messages are built from ``Run``s (text with one style), escaped with ``html.escape`` when
-rendered, and cut into messages of at most 4096 characters between paragraphs, else sentences,
-else words, so a tag is never cut in two. One press of Sources sends at most
-``MAX_SOURCE_MESSAGES`` messages: passages too long for that are cut short, with a note.
-A citation names the page of a PDF, and links an answer to its sentence in the web page (a text
-fragment, ``bot.text_fragment``) or to its PDF's page.
+Telegram messages are built from ``Run``s and cut to Telegram's limit by ``bot/html_messages.py``.
+One press of Sources sends at most ``MAX_SOURCE_MESSAGES`` messages: passages too long for that are
+cut short, with a note. A citation names the page of a PDF, and links an answer to its sentence in
+the web page (a text fragment, ``bot.text_fragment``) or to its PDF's page. The collection (its
+articles, statistics and feeds) is listed here too, for the CLI, the console and the admin commands.
 """
 
-import bisect
-import html
 import re
 import textwrap
-from dataclasses import dataclass
-from itertools import accumulate
 from urllib.parse import urlsplit
 
+from qabot.bot.html_messages import MAX_MESSAGE_CHARS, Run, split_html
 from qabot.bot.text_fragment import page_link, sentence_link
 from qabot.index.pages import PAGE_BREAK
 from qabot.index.store import printable
 from qabot.retrieval.language import looks_english
 from qabot.retrieval.types import Answer, Passage, Result
+
 
 #: JSON keys of one answer, as documented for ``qabot ask --json`` (``link``: ``citation_link``).
 ANSWER_KEYS = ("text", "score", "article_id", "title", "url", "link", "page", "start", "end", "context")
@@ -111,7 +108,8 @@ def source_line(item: Answer | Passage) -> str:
     return ", ".join(parts) + f" [article {item.article_id}]"
 
 
-def _snippet(text: str, width: int = 200) -> str:
+def snippet(text: str, width: int = 200) -> str:
+    """The text on one line, shortened at a word to at most ``width`` characters (ending " …")."""
     return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" …")
 
 
@@ -139,7 +137,7 @@ def result_as_text(result: Result) -> str:
         elif result.passages:
             lines.append("Closest passages:")
             for p in result.passages[:3]:
-                lines.append(f"  - {_snippet(p.text)}")
+                lines.append(f"  - {snippet(p.text)}")
                 lines.append(f"    {source_line(p)}")
         return "\n".join(lines)
     for rank, a in enumerate(result.answers, 1):
@@ -156,108 +154,12 @@ def result_as_text(result: Result) -> str:
 
 # --- Telegram HTML -------------------------------------------------------------------------------
 
-#: Telegram's limit on the text of one message (counted here in UTF-16 code units, tags included).
-MAX_MESSAGE_CHARS = 4096
 #: Longer web addresses are not linked (a link must fit in a message with room to spare).
 MAX_LINK_CHARS = 1000
 #: The most messages the passages of one answer (its Sources) are shown in.
 MAX_SOURCE_MESSAGES = 3
 #: Said under a passage that was cut short to fit.
 SHORTENED = "(passage shortened: the whole text is in the article)"
-#: Where a long message may be cut, best first: between paragraphs, sentences, words.
-_CUTS = (
-    re.compile(r"\n\s*\n"),
-    re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n"),
-    re.compile(r"\s+"),
-)
-
-
-@dataclass(frozen=True)
-class Run:
-    """A stretch of message text with one style: plain, bold (``tag="b"``), italic, or a link."""
-
-    text: str
-    tag: str | None = None
-    href: str | None = None
-
-
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _open_close(run: Run) -> tuple[str, str]:
-    opening, closing = "", ""
-    if run.href:
-        opening, closing = f'<a href="{html.escape(run.href)}">', "</a>"
-    if run.tag:
-        opening, closing = f"{opening}<{run.tag}>", f"</{run.tag}>{closing}"
-    return opening, closing
-
-
-class _Message:
-    """Runs joined into one text, with the HTML length of any slice of it at hand."""
-
-    def __init__(self, runs: list[Run]):
-        self.runs = [run for run in runs if run.text]
-        self.text = "".join(run.text for run in self.runs)
-        self.starts = [0, *accumulate(len(run.text) for run in self.runs)]
-        self.tags = [sum(map(_utf16, _open_close(run))) for run in self.runs]
-        self.cost = [0, *accumulate(_utf16(html.escape(c, quote=False)) for c in self.text)]
-
-    def _touched(self, start: int, end: int) -> range:
-        return range(bisect.bisect_right(self.starts, start) - 1, bisect.bisect_left(self.starts, end))
-
-    def length(self, start: int, end: int) -> int:
-        """UTF-16 length of ``render(start, end)``."""
-        return self.cost[end] - self.cost[start] + sum(self.tags[i] for i in self._touched(start, end))
-
-    def render(self, start: int, end: int) -> str:
-        """The HTML of ``text[start:end]``: each piece escaped and wrapped in its run's tags."""
-        out = []
-        for i in self._touched(start, end):
-            a, b = max(start, self.starts[i]), min(end, self.starts[i + 1])
-            opening, closing = _open_close(self.runs[i])
-            piece = self.runs[i].text[a - self.starts[i] : b - self.starts[i]]
-            out.append(opening + html.escape(piece, quote=False) + closing)
-        return "".join(out)
-
-    def pieces(self, start: int, end: int, limit: int, level: int = 0) -> list[tuple[int, int]]:
-        """``[start, end)`` cut into slices that each render within ``limit``, at the best cuts."""
-        if self.length(start, end) <= limit:
-            return [(start, end)]
-        if level == len(_CUTS):  # one word longer than a message: cut it anywhere
-            out = []
-            while start < end:
-                cut = start + 1
-                while cut < end and self.length(start, cut + 1) <= limit:
-                    cut += 1
-                out.append((start, cut))
-                start = cut
-            return out
-        bounds = [m.end() for m in _CUTS[level].finditer(self.text, start, end) if m.end() < end]
-        out: list[tuple[int, int]] = []
-        for a, b in zip([start, *bounds], [*bounds, end]):
-            if out and self.length(out[-1][0], b) <= limit:
-                out[-1] = (out[-1][0], b)
-            elif self.length(a, b) <= limit:
-                out.append((a, b))
-            else:
-                out.extend(self.pieces(a, b, limit, level + 1))
-        return out
-
-
-def split_html(runs: list[Run], limit: int = MAX_MESSAGE_CHARS) -> list[str]:
-    """Render runs as Telegram HTML messages of at most ``limit`` UTF-16 units each.
-
-    Everything is escaped; a message is cut between paragraphs when it can, else between sentences,
-    else between words, and every message closes the tags it opens.
-    """
-    message = _Message(runs)
-    out = []
-    for start, end in message.pieces(0, len(message.text), limit):
-        if message.text[start:end].strip():
-            out.append(message.render(start, end).strip())
-    return out
 
 
 def _squash(text: str) -> str:
@@ -373,11 +275,6 @@ def sources_as_html(
         chars = chars * 3 // 4
 
 
-def text_as_html(text: str, *, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
-    """Plain text (a refusal, a list, statistics) escaped as Telegram HTML messages."""
-    return split_html([Run(text)], limit)
-
-
 # --- the collection, for the console and the bot's admin commands --------------------------------
 
 
@@ -413,7 +310,7 @@ def stats_as_text(stats: dict) -> str:
     ]
     if stats["latest_unanswered"]:
         lines.append("Latest unanswered questions:")
-        lines += [f"  - {_snippet(q, 200)}" for q in stats["latest_unanswered"]]
+        lines += [f"  - {snippet(q, 200)}" for q in stats["latest_unanswered"]]
     return "\n".join(lines)
 
 
@@ -442,91 +339,3 @@ def feed_check_as_text(check) -> str:
     line = f"feed {check.feed_id} ({check.title or printable(check.url)}): {done}"
     return line + (f"; error: {printable(check.error)}" if check.error else "")
 
-
-# --- answer tests and benchmarks (``qabot eval``) ------------------------------------------------
-
-
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
-
-
-def case_as_text(result) -> str:
-    """One line for one answer-test case (``evaluation.answer_tests.CaseResult``): pass or fail,
-    time, where it is, the question, what was expected, what came back and its source."""
-    case = result.case
-    expected = []
-    if case.no_answer:
-        expected.append("no answer")
-    elif case.no_answer is False:
-        expected.append("an answer")
-    if case.expect:
-        expected.append(" or ".join(f'"{e}"' for e in case.expect))
-    if case.expect_regex:
-        expected.append(f"/{case.expect_regex}/")
-    if case.source is not None:
-        expected.append(f"from {case.source!r}")
-    got = "(no answer)"
-    if result.top:
-        got = f"“{_snippet(result.top.text, 100)}” [{_snippet(result.top.title, 50)}, article {result.top.article_id}]"
-    line = (
-        f"{'PASS' if result.passed else 'FAIL'}  {result.seconds:5.2f} s  {case.where}  {case.question}"
-        f"  | expected: {', '.join(expected)}  | got: {got}"
-    )
-    if result.failures:
-        line += "  | " + "; ".join(result.failures)
-    return line
-
-
-def _timing(p50: float | None, p95: float | None) -> str:
-    return "n/a" if p50 is None else f"p50 {p50:.3f} s, p95 {p95:.3f} s"
-
-
-def answer_tests_summary_as_text(summary: dict) -> str:
-    """The summary of an answer-test run (``AnswerTestReport.summary()``) in a few lines."""
-    scored = f" over {plural(summary['scored_cases'], 'case')} with expect" if summary["scored_cases"] else ""
-    cited = "n/a"
-    if summary["cited_cases"]:
-        cited = f"{_percent(summary['citation_accuracy'])} of {plural(summary['cited_cases'], 'case')} with source"
-    k = summary["k"]
-    checked = "top answer checked" if k == 1 else f"top {k} answers checked"
-    encoder = "on" if summary["encoder"] else "off"
-    reader = summary["reader"] + (f" ({summary['model']})" if summary.get("model") else "")
-    return "\n".join(
-        [
-            f"passed:      {summary['passed']} of {summary['cases']} ({_percent(summary['pass_rate'])})",
-            f"exact match: {_percent(summary['exact_match'])}, F1 {_percent(summary['f1'])}{scored}",
-            f"citations:   {cited}",
-            f"time:        {_timing(summary['time_p50_s'], summary['time_p95_s'])}",
-            f"reader:      {reader}, encoder {encoder}, {checked}",
-        ]
-    )
-
-
-def squad_report_as_text(report: dict) -> str:
-    """A SQuAD run (``evaluation.squad.evaluate_squad``) as a small table and a few lines."""
-    recall = report["recall"]
-    search = "hybrid (BM25 + encoder)" if report["encoder"] else "BM25"
-    reader = report["reader"] + (f" ({report['model']})" if report.get("model") else "")
-    lines = [
-        (
-            f"SQuAD {report['version'] or '(no version)'}: {plural(report['paragraphs'], 'paragraph')} as the "
-            f"collection; {plural(report['questions'], 'question')} ({report['answerable']} answerable, "
-            f"{report['unanswerable']} unanswerable)"
-        ),
-        f"reader: {reader}; search: {search}",
-        "retrieval recall (answerable)   " + "".join(f"{depth:>8}" for depth in recall["answer"]),
-    ]
-    labels = {"answer": "a chunk holds a gold answer", "paragraph": "a chunk is the gold paragraph"}
-    for name, label in labels.items():
-        values = ("n/a" if v is None else f"{v:.3f}" for v in recall[name].values())
-        lines.append(f"  {label:<30}" + "".join(f"{v:>8}" for v in values))
-    lines += [
-        (
-            f"answerable:   EM {_percent(report['exact_match'])}, F1 {_percent(report['f1'])}, "
-            f"answered {_percent(report['answered'])}, "
-            f"top sentence holds a gold answer {_percent(report['sentence_accuracy'])}"
-        ),
-        f"unanswerable: said the articles do not answer {_percent(report['no_answer_accuracy'])}",
-        f"time per question: {_timing(report['time_p50_s'], report['time_p95_s'])}",
-    ]
-    return "\n".join(lines)

@@ -42,8 +42,9 @@ from telegram import (
 )
 
 from qabot.bot.expiring import Expiring
-from qabot.bot.formatting import MAX_MESSAGE_CHARS, NO_ANSWER, Run, result_as_html, source_line, split_html
+from qabot.bot.formatting import NO_ANSWER, result_as_html, source_line
 from qabot.bot.handlers import BotContext
+from qabot.bot.html_messages import MAX_MESSAGE_CHARS, Run, split_html
 from qabot.index.bm25 import EmptyIndex
 from qabot.retrieval.answer import DEFAULT_ANSWERS, answer_in_conversation
 from qabot.retrieval.followup import UnresolvedFollowup

@@ -26,8 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from qabot.index.drafts import Draft, IngestError, store_draft
 from qabot.index.feed_parsing import Entry, FeedError, read_feed
-from qabot.index.ingest import Draft, IngestError, from_url, store_draft
+from qabot.index.ingest import from_url
 from qabot.index.store import ArticleRefused, DuplicateArticle, Store
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ process and on disk (``$XDG_CACHE_HOME/qabot/hub-unreachable.json``) for :data:`
 so the next ``qabot ask`` does not even try. With ``HF_HUB_OFFLINE=1`` (or ``TRANSFORMERS_OFFLINE``)
 the hub is never asked.
 
-This module imports huggingface_hub and httpx only; transformers stays in ``reader.py``.
+This module imports huggingface_hub and httpx only; transformers stays in ``models/qa_model.py``.
 """
 
 from __future__ import annotations

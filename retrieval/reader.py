@@ -1,6 +1,7 @@
 """Extractive reader: an extractive QA model reads the best sentences of the top passages at once.
 
-``ExtractiveReader.read(question, passages)`` turns retrieved passages into cited answers:
+``ExtractiveReader.read(question, passages)`` turns retrieved passages into cited answers, with a
+model ``models.qa_model`` loads on first use (``warm_up``), int8 when asked:
 
 1. **Windows** (``retrieval.windows``). The passages' best sentences, with their neighbours, in
    runs cut at about a SQuAD paragraph's length; overlapping passages are read once. How much
@@ -41,29 +42,20 @@ beat the null logit, a SQuAD 2.0 model's own decision (the 4.x pipeline's
 The windows read better than the whole passages, not only faster: with minilm-squad1 the top
 span's answerable F1 on the shared slice's held-out half was 66.2 from the windows and 61.3 from
 the whole passages.
-
-**int8.** ``quantize="int8"`` applies ``torch.ao.quantization.quantize_dynamic`` to the Linear
-layers (int8 weights, float activations): 2-3.5x faster here (``benchmarks/reader.py``). Its
-published cost for BERT-base is under a point of F1 on MRPC in PyTorch's dynamic quantisation
-tutorial; Q8BERT (Zafrir et al. 2019) keeps 87.7 of 88.5 SQuAD 1.1 F1, but with quantisation-aware
-training, which this does not do. On the small minilm-squad1 it costs more: answerable F1
-66.2 → 63.3, and its logits shift, so a threshold tuned in float32 no longer fits (held out it
-declines 89% of the unanswerable questions, but most answerable ones too).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 import time
-import warnings
 from dataclasses import replace
 
 import numpy as np
 
 from qabot.models import model_files
+from qabot.models.qa_model import QUANTIZE, load_qa_model
 from qabot.retrieval.span_decoding import Windows, encode_windows, window_spans
 from qabot.retrieval.span_ranking import Reading, Rule, Span, confidence, ranked_spans, rank_score, same_answer, with_evidence
 from qabot.retrieval.types import Answer, Passage
@@ -85,11 +77,6 @@ UNTUNED_NO_ANSWER_THRESHOLD = 0.0
 MAX_PADDING = 0.2
 #: Longer questions are cut to this many tokens (BERT's SQuAD reader's ``max_query_length``).
 MAX_QUESTION_TOKENS = 64
-QUANTIZE = ("none", "int8")
-
-
-class NotAQuestionAnsweringModel(ValueError):
-    """The model has no trained question-answering (span) head."""
 
 
 class ExtractiveReader:
@@ -201,97 +188,24 @@ class ExtractiveReader:
     def warm_up(self) -> None:
         """Load the tokenizer and model once (later calls do nothing); safe from several threads.
 
-        A local folder is loaded as it is. A hub id is loaded from the local Hugging Face cache;
-        when it is not there the hub is asked once, with a short timeout, unless offline mode is
-        on or the hub was found unreachable in the last hour (``models.model_files``).
-
         :raises models.model_files.ModelUnavailable: (an OSError) the model is not on disk and
-            cannot be downloaded now; the message is one line.
-        :raises NotAQuestionAnsweringModel: (a ValueError) the model has no trained span head.
-        :raises ValueError: the tokenizer is not a fast, right-padding one.
+            cannot be downloaded now (``models.qa_model.load_qa_model`` says where it looks).
+        :raises ValueError: the model has no trained span head (``NotAQuestionAnsweringModel``), or
+            its tokenizer is not a fast, right-padding one.
         """
         with self._lock:
             if self._model is not None:
                 return
             started = time.perf_counter()
-            model, tokenizer, where, folder = self._load()
-            if not getattr(tokenizer, "is_fast", False) or tokenizer.padding_side != "right":
-                raise ValueError(f"{self.model}: the reader needs a fast, right-padding tokenizer")
-            if self.quantize == "int8":
-                model = _quantize_int8(model)
-            self._set_threads()
+            model, tokenizer, where, folder = load_qa_model(
+                self.model, quantize=self.quantize, threads=self.threads, hub_timeout=self.hub_timeout
+            )
             self._tokenizer, self._model, self.weights_folder = tokenizer, model, folder
             log.info(
                 "QA model %s loaded from %s in %.1f s%s",
                 self.model, where, time.perf_counter() - started,
                 " (int8)" if self.quantize == "int8" else "",
             )
-
-    def _load(self):
-        """``(model, tokenizer, where, folder)``: from a folder, the local cache, or the hub once."""
-        if model_files.is_local(self.model):
-            folder = os.path.expanduser(self.model)
-            if not os.path.isdir(folder):
-                raise model_files.ModelUnavailable(f"no model folder at {folder}")
-            return (*self._from_pretrained(folder), folder, folder)
-        if model_files.cached(self.model):
-            try:
-                return (*self._from_pretrained(self.model), "the local Hugging Face cache",
-                        model_files.cached_folder(self.model))
-            except NotAQuestionAnsweringModel:
-                raise
-            except OSError:
-                pass  # cached in part only: the hub is asked once, below
-        model_files.obtainable(self.model)
-        try:
-            files = model_files.probe(self.model, timeout=self.hub_timeout)
-        except model_files.ModelUnavailable as error:
-            raise model_files.ModelUnavailable(
-                f"{self.model} is not in the local Hugging Face cache, and {error}"
-            ) from None
-        folder = model_files.download(self.model, files, timeout=self.hub_timeout)
-        return (*self._from_pretrained(str(folder)), "the Hugging Face hub", str(folder))
-
-    def _from_pretrained(self, source: str):
-        from qabot.models import bert  # torch is imported once a span reader is needed
-
-        if bert.supported(source):
-            try:
-                return bert.load_question_answering(source)
-            except KeyError as missing:
-                raise NotAQuestionAnsweringModel(
-                    f"{self.model} has no trained question-answering head (it lacks {missing.args[0]})"
-                ) from None
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-        verbosity = transformers_logging.get_verbosity()
-        transformers_logging.set_verbosity_error()  # missing heads are reported below, in one line
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-            model, info = AutoModelForQuestionAnswering.from_pretrained(
-                source, local_files_only=True, output_loading_info=True
-            )
-        finally:
-            transformers_logging.set_verbosity(verbosity)
-        untrained = [key for key in info.get("missing_keys", ()) if "qa_outputs" in key]
-        if untrained:
-            raise NotAQuestionAnsweringModel(
-                f"{self.model} has no trained question-answering head ({', '.join(sorted(untrained))})"
-            )
-        return model.float().eval(), tokenizer
-
-    def _set_threads(self) -> None:
-        import torch
-
-        try:
-            available = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            available = os.cpu_count() or 1
-        wanted = self.threads or min(torch.get_num_threads(), available)
-        if wanted != torch.get_num_threads():
-            torch.set_num_threads(wanted)
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -499,12 +413,3 @@ def _answer(span: Span, window: Window, score: float) -> Answer:
         context_start=start,
     )
 
-
-def _quantize_int8(model):
-    """Dynamic int8 quantisation of the model's Linear layers (weights int8, activations float)."""
-    import torch
-    from torch.ao.quantization import quantize_dynamic
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.ao.quantization announces its move to torchao
-        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)

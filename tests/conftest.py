@@ -14,7 +14,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="qabot-tests-cache-")
 atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
-from qabot.index.ingest import import_path  # noqa: E402
+from qabot.index.importing import import_path  # noqa: E402
 from qabot.index.store import Store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

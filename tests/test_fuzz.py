@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qabot.bot.cli import cli
-from qabot.index.ingest import HTML_SUFFIXES, TEXT_SUFFIXES, from_bytes, store_draft
+from qabot.index.drafts import store_draft
+from qabot.index.ingest import HTML_SUFFIXES, TEXT_SUFFIXES, from_bytes
 from qabot.index.store import ArticleRefused
 from qabot.retrieval.answer import answer
 from qabot.retrieval.loading import sentence_reader

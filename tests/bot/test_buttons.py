@@ -13,7 +13,7 @@ import re
 import pytest
 
 from qabot.bot.formatting import MAX_SOURCE_MESSAGES, SHORTENED
-from qabot.bot.handlers import GONE, NOT_YOURS
+from qabot.bot.questions import GONE, NOT_YOURS
 from tests.bot.conftest import ADMIN, GROUP, USER, buttons, rendered, replies, settled, until
 
 OTHER_USER = 7777

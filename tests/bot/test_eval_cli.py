@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from qabot.bot.cli import cli
 from qabot.index.store import Store
 from tests.conftest import ROOT, SAMPLE_ARTICLES
-from tests.evaluation.test_answer_tests import time_limit
+from tests.evaluation.test_answer_test_files import time_limit
 
 EXAMPLES = ROOT / "examples" / "answers.yaml"
 MINI_SQUAD = ROOT / "tests" / "fixtures" / "squad-mini.json"

@@ -1,22 +1,18 @@
-"""bot/formatting.py: Telegram HTML (escaped, bold answer in its sentence, split under the limit)."""
+"""bot/formatting.py: answers as Telegram HTML (escaped, bold answer in its sentence), plain text and JSON."""
 
 import json
 import re
 
 from qabot.bot.formatting import (
-    MAX_MESSAGE_CHARS,
     MAX_SOURCE_MESSAGES,
     NO_ANSWER,
     SHORTENED,
-    Run,
     more_answers_as_html,
     result_as_html,
     result_as_json,
     result_as_text,
     sources_as_html,
-    split_html,
     stats_as_text,
-    text_as_html,
 )
 from qabot.retrieval.types import Answer, Passage, Result
 from tests.bot.conftest import Rendered
@@ -40,10 +36,6 @@ def passage(text: str, n: int = 1) -> Passage:
 
 def result(*answers: Answer, passages=(), reader="span") -> Result:
     return Result("q?", reader, not answers, tuple(answers), tuple(passages))
-
-
-def utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def test_answer_is_bold_inside_its_sentence_with_linked_source():
@@ -79,33 +71,6 @@ def test_no_answer_sentence_note_more_answers_and_sources():
     assert Rendered(more_answers_as_html(result(span_answer()))[0]).text == "There are no other answers."
     (sources,) = sources_as_html(result(passages=[passage("One <b>.", 1), passage("Two &.", 2)]))
     assert Rendered(sources).text == "1. Article 1\nOne <b>.\n\n2. Article 2\nTwo &."
-
-
-def test_long_text_is_split_at_paragraphs_then_sentences_then_words():
-    sentence = "The zephyr gauge recorded a breeze of ten kilometres an hour & more. "
-    paragraphs = [sentence * 20, sentence * 30, sentence * 80]
-    messages = text_as_html("\n\n".join(p.strip() for p in paragraphs))
-    assert all(utf16(m) <= MAX_MESSAGE_CHARS for m in messages)
-    texts = [Rendered(m).text for m in messages]
-    assert texts[0] == paragraphs[0].strip() + "\n\n" + paragraphs[1].strip()  # whole paragraphs first
-    assert all(t.endswith("& more.") for t in texts)  # then whole sentences
-    assert " ".join(texts).split() == "\n\n".join(paragraphs).split()
-
-
-def test_bold_and_links_are_closed_in_every_part_and_nothing_is_lost():
-    runs = [Run("Before. "), Run("word " * 2000, "b"), Run("link", href="https://x.example/?q=<>"), Run(" After.")]
-    messages = split_html(runs, limit=1000)
-    assert len(messages) > 10 and all(utf16(m) <= 1000 for m in messages)
-    shown = [Rendered(m) for m in messages]  # each parses alone: tags are balanced
-    assert all(s.bold for s in shown[1:-1])
-    assert " ".join(s.text for s in shown).split() == "".join(r.text for r in runs).split()
-
-
-def test_a_word_longer_than_a_message_and_astral_characters_are_cut_within_the_limit():
-    messages = split_html([Run("😀" * 3000 + "&" * 3000, "b")])
-    assert len(messages) >= 3 and all(utf16(m) <= MAX_MESSAGE_CHARS for m in messages)
-    assert "".join(Rendered(m).text for m in messages) == "😀" * 3000 + "&" * 3000
-    assert not any(re.search(r"&(?!amp;)", m.replace("&amp;", "")) for m in messages)
 
 
 def test_sources_fit_in_a_few_messages_with_long_passages_cut_short_at_a_word():

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-import qabot.bot.progress
+from qabot.bot import progress as progress_module
 from qabot.bot.cli import cli
 from qabot.bot.progress import Progress, tracked
 from tests.conftest import ROOT, SAMPLE_ARTICLES
@@ -17,7 +17,7 @@ OFFLINE = {"QABOT_QA_MODEL": "sentence", "QABOT_ENCODER": "off"}
 @pytest.fixture
 def every_update(monkeypatch):
     """A progress line at every update (instead of every 10 s), so that a short run shows them."""
-    monkeypatch.setattr(bot.progress, "EVERY_SECONDS", 0)
+    monkeypatch.setattr(progress_module, "EVERY_SECONDS", 0)
 
 
 def lines_of(text: str) -> list[str]:
@@ -44,9 +44,9 @@ def test_a_run_shorter_than_the_interval_prints_nothing(capsys):
 def test_after_a_line_the_end_is_shown_too(monkeypatch, capsys):
     with Progress(None, label="importing", unit="article") as progress:
         progress.update()  # shorter than the interval: no line
-        monkeypatch.setattr(bot.progress, "EVERY_SECONDS", 0)
+        monkeypatch.setattr(progress_module, "EVERY_SECONDS", 0)
         progress.update()
-        monkeypatch.setattr(bot.progress, "EVERY_SECONDS", 3600)
+        monkeypatch.setattr(progress_module, "EVERY_SECONDS", 3600)
         progress.update(3)
     assert lines_of(capsys.readouterr().err) == ["importing: 2 articles", "importing: 5 articles"]
 

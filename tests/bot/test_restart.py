@@ -7,7 +7,7 @@ confirm would come back after the restart.
 
 import time
 
-from qabot.index.ingest import import_path
+from qabot.index.importing import import_path
 from qabot.index.store import Store
 from tests.bot.conftest import ADMIN, QUESTIONS, qabot_run, rendered
 from tests.conftest import SAMPLE_ARTICLES

@@ -1,5 +1,6 @@
-"""bot/app.py and bot/handlers.py end to end: the bot built by ``build_application`` (as ``qabot run``
-builds it), pointed at a fake Bot API on 127.0.0.1 through the base-URL settings, over real HTTP."""
+"""bot/app.py, bot/handlers.py and bot/questions.py end to end: the bot built by ``build_application``
+(as ``qabot run`` builds it), pointed at a fake Bot API on 127.0.0.1 through the base-URL settings,
+over real HTTP."""
 
 import asyncio
 import gc
@@ -19,8 +20,9 @@ from click.testing import CliRunner
 
 from qabot.bot.app import build_application
 from qabot.bot.cli import NO_TOKEN, cli
-from qabot.bot.handlers import EMPTY_COLLECTION, NOT_ADMIN, SOMETHING_WENT_WRONG
-from qabot.index.ingest import import_path
+from qabot.bot.handlers import NOT_ADMIN, SOMETHING_WENT_WRONG
+from qabot.bot.questions import EMPTY_COLLECTION
+from qabot.index.importing import import_path
 from qabot.index.store import Store
 from tests.bot.conftest import (
     ADMIN,
@@ -524,7 +526,7 @@ async def test_an_answer_is_sent_without_its_buttons_when_the_question_cannot_be
     for question, mark in QUESTIONS.items():
         (reply,) = await replies(server, USER, lambda: server.inject_message(question))
         assert mark in rendered(reply).text and "reply_markup" not in reply  # no record for buttons to name
-    logged = [r for r in caplog.records if r.name == "qabot.bot.handlers"]
+    logged = [r for r in caplog.records if r.name == "qabot.bot.questions"]
     assert [(r.levelno, r.getMessage(), r.exc_info) for r in logged] == [
         (logging.WARNING, "could not keep a question: database or disk is full", None)
     ] * len(QUESTIONS)

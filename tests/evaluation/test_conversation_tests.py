@@ -5,10 +5,11 @@ import json
 
 import pytest
 
-from qabot.evaluation.answer_tests import article_collection, load_answer_tests, run_answer_tests
+from qabot.evaluation.answer_test_files import article_collection, load_answer_tests
+from qabot.evaluation.answer_tests import run_answer_tests
 from qabot.retrieval.loading import load_reader
 from tests.conftest import ROOT
-from tests.evaluation.test_answer_tests import malformed, write
+from tests.evaluation.test_answer_test_files import malformed, write
 
 CONVERSATIONS = ROOT / "examples" / "conversations.yaml"
 

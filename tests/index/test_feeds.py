@@ -8,11 +8,12 @@ import sqlite3
 import pytest
 
 from qabot.index import feeds
+from qabot.index.drafts import store_draft
 from qabot.index.feed_parsing import FeedError, discover_feed, parse_feed, read_feed
 from qabot.index.fetch import Page
-from qabot.index.ingest import from_url, store_draft
+from qabot.index.ingest import from_url
 from qabot.index.store import Store
-from tests.index.test_store import _back_to_schema_5
+from tests.index.test_schema import _back_to_schema_5
 from tests.page_server import PageServer, news_page, news_site, page, rss_feed
 
 RSS = "application/rss+xml"

@@ -12,8 +12,9 @@ from itertools import repeat
 
 import pytest
 
+from qabot.index.drafts import IngestError
 from qabot.index.fetch import FetchError, PrivateAddress, check_url, fetch, public_address
-from qabot.index.ingest import IngestError, read_source
+from qabot.index.ingest import read_source
 from tests.page_server import (
     PLAIN_TEXT,
     PageServer,

@@ -14,7 +14,8 @@ import trafilatura
 
 from qabot.index import capped_worker, feeds
 from qabot.index.capped_worker import Refused
-from qabot.index.ingest import IngestError, from_html
+from qabot.index.drafts import IngestError
+from qabot.index.ingest import from_html
 from tests.page_server import ARTICLE_PARAGRAPHS, TITLE, PageServer, article_html, news_page, page, rss_feed
 
 #: Flat repeated markup: trafilatura's work on it grows with the square of the page (74 KB: 1.1 s,

@@ -1,8 +1,10 @@
-"""index/ingest.py and index/fetch.py: URLs, files, folders and JSONL become articles, or are refused."""
+"""index/ingest.py and index/fetch.py: URLs, files and pasted text become articles, or are refused.
+
+Folders and JSONL files: tests/index/test_importing.py; a draft made from text: test_drafts.py.
+"""
 
 import json
 import socket
-import tracemalloc
 from pathlib import Path
 
 import httpcore
@@ -10,18 +12,10 @@ import pytest
 
 import qabot.index.fetch
 import qabot.index.ingest
+from qabot.index.drafts import MAX_FRONT_MATTER_CHARS, IngestError, from_text, store_draft
 from qabot.index.fetch import FetchError, fetch
-from qabot.index.ingest import (
-    MAX_FRONT_MATTER_CHARS,
-    ImportStopped,
-    IngestError,
-    from_bytes,
-    from_text,
-    import_path,
-    read_source,
-    store_draft,
-)
-from qabot.index.store import MAX_TEXT_CHARS, DuplicateArticle, InvalidArticle, Store
+from qabot.index.ingest import from_bytes, read_source
+from qabot.index.store import MAX_TEXT_CHARS, DuplicateArticle, InvalidArticle
 from tests.page_server import (
     ARTICLE_PARAGRAPHS,
     BOILERPLATE,
@@ -108,12 +102,12 @@ def test_redirect_to_another_port_is_followed_when_private_addresses_are_allowed
 
 def test_every_redirect_hop_is_checked(store, pages, monkeypatch):
     """A page that is allowed (as if public) redirecting to a private address is refused."""
-    real_address = index.fetch.public_address
+    real_address = qabot.index.fetch.public_address
 
     def public_address(host, port):  # the first server counts as public, nothing else does
         return host if port == pages.port else real_address(host, port)
 
-    monkeypatch.setattr(index.fetch, "public_address", public_address)
+    monkeypatch.setattr(qabot.index.fetch, "public_address", public_address)
     with PageServer() as other:
         pages.routes["/to-private"] = redirect_to(other.url("/article"))
         with pytest.raises(IngestError, match="private or local address"):
@@ -315,23 +309,6 @@ def test_html_file_is_extracted(store, tmp_path):
     assert not any(junk in stored.text for junk in BOILERPLATE)
 
 
-def test_title_url_and_date_can_be_overridden(store, tmp_path):
-    path = write(tmp_path, "kettle.txt", "Old title\n" + BODY)
-    article = store_draft(
-        store,
-        read_source(str(path)),
-        title="New title",
-        url="https://news.example/k",
-        published="2024-05-06",
-    )
-    stored = store.get_article(article.id)
-    assert (stored.title, stored.url, stored.published) == (
-        "New title",
-        "https://news.example/k",
-        "2024-05-06",
-    )
-
-
 def test_stdin_text(store):
     article = store_draft(store, read_source("-", stdin_text="Pasted headline\n" + BODY))
     assert store.get_article(article.id).title == "Pasted headline"
@@ -400,39 +377,6 @@ def test_front_matter_over_the_size_cap_is_refused(store, tmp_path):
     assert_nothing_stored(store)
 
 
-@pytest.mark.parametrize(
-    "front, reason",
-    [
-        ("url: [1, 2]", "front matter's url: must be text or a date, not a list"),
-        ("title: {a: 1}", "front matter's title: must be text or a date, not a dict"),
-        ("published: yes", "front matter's published: must be text or a date, not true/false"),
-        ("published: 2024-02-30", "cannot read '2024-02-30': day is out of range for month"),
-        ("title: " + "[" * 1000 + "]" * 1000, "nested more than 50 levels deep"),
-        ("site: " + "9" * 5000, "cannot read '9999"),
-        ("title: a\x07b", "not valid YAML: unacceptable character #x0007: special characters are not allowed$"),
-    ],
-    ids=["url-list", "title-mapping", "published-bool", "published-bad-date", "deep", "huge-number", "control"],
-)
-def test_front_matter_values_that_cannot_be_read_are_refused_with_a_reason(store, front, reason):
-    with pytest.raises(IngestError, match=reason):
-        store_draft(store, from_text(f"---\n{front}\n---\n{BODY}"))
-    assert_nothing_stored(store)
-
-
-def test_front_matter_numbers_and_dates_are_taken_as_written(store):
-    draft = from_text(f"---\ntitle: 1984\npublished: 2024-05-06T10:30:00\nsite: 2600\n---\n{BODY}")
-    stored = store.get_article(store_draft(store, draft).id)
-    assert (stored.title, stored.published, stored.site) == ("1984", "2024-05-06", "2600")
-
-
-def test_a_lone_surrogate_is_refused_with_a_reason(store):
-    with pytest.raises(IngestError, match=r"the title is not valid Unicode: '\\ud800' is a lone surrogate"):
-        store_draft(store, from_text("Bad \ud800 title\n" + BODY))
-    with pytest.raises(IngestError, match="the text is not valid Unicode"):
-        store_draft(store, from_text("Title\n" + BODY + "\udfff"))
-    assert_nothing_stored(store)
-
-
 def test_missing_file(store, tmp_path):
     with pytest.raises(IngestError, match="no such file"):
         add(store, str(tmp_path / "nope.txt"))
@@ -445,184 +389,10 @@ def test_a_file_name_too_long_for_the_file_system_is_refused_with_the_reason(sto
 
 
 def test_file_over_the_byte_cap_is_refused_before_reading(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(index.ingest, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(qabot.index.ingest, "MAX_FILE_BYTES", 100)
     path = write(tmp_path, "long.txt", "Title\n" + BODY)
     with pytest.raises(IngestError, match="the limit is 100"):
         add(store, str(path))
-    assert_nothing_stored(store)
-
-
-# --- bulk import --------------------------------------------------------------------------------
-
-
-def test_folder_import(store, tmp_path):
-    folder = tmp_path / "articles"
-    write(folder, "a-kettle.txt", "Kettles recalled\n" + BODY)
-    write(folder, "b-tram.html", article_html())
-    write(folder, "nested/deeper/c-coins.md", "# Coin hoard\n\n" + PLAIN_TEXT.split("\n", 2)[2])
-    write(folder, "nested/d-copy.txt", "Kettles recalled again\n" + BODY.upper())  # same text
-    write(folder, ".hidden.txt", "Hidden\nThis must not be imported.")
-    write(folder, ".git/e.txt", "Git internals\nThis must not be imported either.")
-    write(folder, "f-scan.pdf", b"%PDF-1.7\n")
-    write(folder, "g-empty.md", "")
-
-    report = import_path(store, folder, progress=False)
-
-    assert report.counts() == {"added": 3, "skipped": 1, "failed": 2}
-    assert {a.title for a in report.added} == {TITLE, "Coin hoard", "Kettles recalled"}
-    assert report.skipped[0][0] == str(Path("nested/d-copy.txt"))
-    assert "already in the collection" in report.skipped[0][1]
-    failed = dict(report.failed)
-    assert set(failed) == {"f-scan.pdf", "g-empty.md"}
-    assert "the PDF is incomplete" in failed["f-scan.pdf"]
-    assert "no article text" in failed["g-empty.md"]
-    assert {a.title for a in store.list_articles()} == {TITLE, "Coin hoard", "Kettles recalled"}
-    assert not any("imported" in store.get_article(a.id).text for a in store.list_articles())
-
-
-def test_jsonl_import(store, tmp_path):
-    good = [
-        {
-            "title": "Kettles recalled",
-            "text": BODY,
-            "url": "https://news.example/k",
-            "published": "2024-05-06",
-        },
-        {"title": "Coin hoard", "text": PLAIN_TEXT, "site": "Wexcombe Gazette"},
-    ]
-    lines = [
-        json.dumps(good[0]),
-        "",
-        json.dumps(good[1], ensure_ascii=False),
-        json.dumps({"title": "Kettles again", "text": BODY}),  # duplicate text
-        '{"title": "Broken", "text": "no closing brace"',
-        json.dumps({"title": "No text here"}),
-        json.dumps(["not", "an", "object"]),
-        json.dumps({"title": "Bad date", "text": "Some other text.", "published": "soon"}),
-        json.dumps({"title": "Number text", "text": 42}),
-        json.dumps({"title": "Number date", "text": "Yet another text.", "published": 2024}),
-        json.dumps({"title": "List site", "text": "And one more text.", "site": ["a", "b"]}),
-    ]
-    path = write(tmp_path, "batch.jsonl", "\n".join(lines) + "\n")
-
-    report = import_path(store, path, progress=False)
-
-    assert report.counts() == {"added": 2, "skipped": 1, "failed": 7}
-    assert [a.title for a in report.added] == ["Kettles recalled", "Coin hoard"]
-    assert report.skipped == [("batch.jsonl:4", report.skipped[0][1])]
-    assert f"article {report.added[0].id}" in report.skipped[0][1]
-    failed = dict(report.failed)
-    assert set(failed) == {f"batch.jsonl:{line}" for line in range(5, 12)}
-    assert "not valid JSON" in failed["batch.jsonl:5"]
-    assert "text" in failed["batch.jsonl:6"] and "missing" in failed["batch.jsonl:6"]
-    assert "not a JSON object" in failed["batch.jsonl:7"]
-    assert "YYYY-MM-DD" in failed["batch.jsonl:8"]
-    assert "text" in failed["batch.jsonl:9"]
-    assert "published" in failed["batch.jsonl:10"] and "site" in failed["batch.jsonl:11"]
-
-    stored = {a.title: store.get_article(a.id) for a in store.list_articles()}
-    assert set(stored) == {"Kettles recalled", "Coin hoard"}
-    assert stored["Kettles recalled"].url == "https://news.example/k"
-    assert stored["Kettles recalled"].published == "2024-05-06"
-    assert stored["Coin hoard"].site == "Wexcombe Gazette"
-
-
-def test_a_folder_import_stores_every_good_file_and_reports_each_bad_one(store, tmp_path):
-    folder = tmp_path / "articles"
-    for i in range(4):
-        write(folder, f"good-{i}.md", f"---\ntitle: Good {i}\npublished: 2024-05-0{i + 1}\n---\n{i}. {BODY}")
-    write(folder, "bad-date.md", f"---\ntitle: Bad date\npublished: 2024-02-30\n---\n{BODY} Bad date.")
-    write(folder, "bad-url.md", f"---\ntitle: Bad URL\nurl: [1, 2]\n---\n{BODY} Bad URL.")
-    write(folder, "bomb.md", billion_laughs())
-
-    report = import_path(store, folder, progress=False)
-
-    assert report.counts() == {"added": 4, "skipped": 0, "failed": 3}
-    failed = dict(report.failed)
-    assert "day is out of range for month" in failed["bad-date.md"]
-    assert "url: must be text or a date, not a list" in failed["bad-url.md"]
-    assert "anchors and aliases" in failed["bomb.md"]
-    assert sorted(a.title for a in store.list_articles()) == [f"Good {i}" for i in range(4)]
-
-
-def test_a_jsonl_import_stores_every_good_line_and_reports_each_bad_one(store, tmp_path):
-    good = [json.dumps({"title": f"Good {i}", "text": f"Story {i}. {BODY}"}) for i in range(5)]
-    bad = [
-        "[" * 100_000 + "]" * 100_000,
-        json.dumps({"title": "Surrogate title \ud800", "text": "A text of its own."}),
-        json.dumps({"title": "Surrogate text", "text": "Another text \udc80 of its own."}),
-        '{"title": "Huge number", "text": "x", "n": ' + "9" * 5000 + "}",
-    ]
-    lines = [good[0], bad[0], good[1], bad[1], good[2], bad[2], good[3], bad[3], good[4]]
-    path = write(tmp_path, "batch.jsonl", "\n".join(lines) + "\n")
-
-    report = import_path(store, path, progress=False)
-
-    assert report.counts() == {"added": 5, "skipped": 0, "failed": 4}
-    failed = dict(report.failed)
-    assert failed["batch.jsonl:2"] == "not valid JSON (nested too deeply)"
-    assert "the title is not valid Unicode: '\\ud800' is a lone surrogate" in failed["batch.jsonl:4"]
-    assert "the text is not valid Unicode: '\\udc80' is a lone surrogate" in failed["batch.jsonl:6"]
-    assert "not valid JSON (Exceeds the limit" in failed["batch.jsonl:8"]
-    assert [a.title for a in report.added] == [f"Good {i}" for i in range(5)]
-    assert store.counts()["articles"] == 5
-
-
-@pytest.mark.parametrize("error", [ValueError("no good (test)"), TypeError("wrong type (test)")])
-def test_an_error_of_the_store_for_one_item_fails_that_item_only(store, tmp_path, monkeypatch, error):
-    real_add = store.add_article
-
-    def add_article(**fields):
-        if fields["title"] == "Good 1":
-            raise error
-        return real_add(**fields)
-
-    monkeypatch.setattr(store, "add_article", add_article)
-    lines = [json.dumps({"title": f"Good {i}", "text": f"Story {i}. {BODY}"}) for i in range(3)]
-    report = import_path(store, write(tmp_path, "batch.jsonl", "\n".join(lines)), progress=False)
-    assert report.failed == [("batch.jsonl:2", str(error))]
-    assert [a.title for a in report.added] == ["Good 0", "Good 2"]
-
-
-def test_a_full_database_stops_the_import_with_what_was_added(db_path, tmp_path):
-    lines = [json.dumps({"title": f"Story {i}", "text": f"Story {i}. {BODY * 20}"}) for i in range(40)]
-    path = write(tmp_path, "batch.jsonl", "\n".join(lines))
-    with Store(db_path) as store:
-        pages_now = store.db.execute("PRAGMA page_count").fetchone()[0]
-        store.db.execute(f"PRAGMA max_page_count = {pages_now + 12}")  # a few articles' worth
-        full = r"stopped at batch\.jsonl:\d+: database or disk is full"
-        with pytest.raises(ImportStopped, match=full) as stop:
-            import_path(store, path, progress=False)
-        added = stop.value.report.added
-        assert 0 < len(added) < 40 and not stop.value.report.failed
-        assert store.counts()["articles"] == len(added)  # the item that hit the limit left nothing
-    with Store(db_path) as store:
-        assert [a.title for a in store.list_articles()] == [a.title for a in added]
-        assert store.get_article(added[-1].id).text == added[-1].text
-
-
-def test_an_os_error_of_the_store_stops_the_import(store, tmp_path, monkeypatch):
-    real_add = store.add_article
-    calls = []
-
-    def add_article(**fields):
-        calls.append(fields["title"])
-        if len(calls) == 3:
-            raise OSError(28, "No space left on device")
-        return real_add(**fields)
-
-    monkeypatch.setattr(store, "add_article", add_article)
-    lines = [json.dumps({"title": f"Good {i}", "text": f"Story {i}. {BODY}"}) for i in range(5)]
-    with pytest.raises(ImportStopped, match=r"stopped at batch\.jsonl:3: .*No space left on device") as stop:
-        import_path(store, write(tmp_path, "batch.jsonl", "\n".join(lines)), progress=False)
-    assert [a.title for a in stop.value.report.added] == ["Good 0", "Good 1"]
-    assert len(calls) == 3  # nothing after it was tried
-
-
-def test_import_of_something_else_is_refused(store, tmp_path):
-    path = write(tmp_path, "notes.txt", "Title\nBody.")
-    with pytest.raises(IngestError, match="not a folder or a .jsonl file"):
-        import_path(store, path, progress=False)
     assert_nothing_stored(store)
 
 
@@ -630,7 +400,7 @@ def test_import_of_something_else_is_refused(store, tmp_path):
 
 
 def test_a_private_url_is_refused_naming_the_setting_that_allows_it(store, pages):
-    with pytest.raises(index.ingest.PrivateURLRefused) as refused:
+    with pytest.raises(qabot.index.ingest.PrivateURLRefused) as refused:
         add(store, pages.url("/article"))
     assert str(refused.value) == (
         "127.0.0.1 is a private or local address (127.0.0.1); refused for safety "
@@ -652,95 +422,6 @@ def test_a_file_refused_by_add_is_named_once(store, tmp_path):
         add(store, str(path))
     assert str(refused.value).startswith(f"{path}: unsupported file type .docx; use ")
     assert str(refused.value).count("notes.docx") == 1
-
-
-def test_a_folder_imports_its_jsonl_files_line_by_line(store, tmp_path):
-    folder = tmp_path / "mixed"
-    write(folder, "a-kettle.txt", "Kettles recalled\n" + BODY)
-    lines = [json.dumps({"title": "Coin hoard", "text": PLAIN_TEXT}), "{broken", json.dumps({"title": "No text"})]
-    write(folder, "feeds/batch.jsonl", "\n".join(lines) + "\n")
-    write(folder, "old/export.ndjson", json.dumps({"title": "Tram opens", "text": "The tram line opened."}) + "\n")
-    write(folder, "notes.docx", b"PK\x03\x04" + bytes(100))
-
-    report = import_path(store, folder)
-
-    assert sorted(a.title for a in report.added) == ["Coin hoard", "Kettles recalled", "Tram opens"]
-    failed = dict(report.failed)
-    batch = str(Path("feeds/batch.jsonl"))
-    assert set(failed) == {f"{batch}:2", f"{batch}:3", "notes.docx"}
-    assert "not valid JSON" in failed[f"{batch}:2"] and "missing" in failed[f"{batch}:3"]
-    assert failed["notes.docx"].startswith("unsupported file type .docx")  # the name is said once, as where
-
-
-def test_import_progress_wraps_every_item_and_a_plain_file_is_refused_before_anything(store, tmp_path):
-    seen = []
-
-    def progress(items, total):
-        seen.append(total)
-        return items
-
-    folder = tmp_path / "two"
-    write(folder, "a.txt", "Kettles recalled\n" + BODY)
-    write(folder, "b.jsonl", json.dumps({"title": "Tram opens", "text": "The tram line opened."}) + "\n{bad\n")
-    assert import_path(store, folder, progress=progress).counts() == {"added": 2, "skipped": 0, "failed": 1}
-    assert seen == [3]  # the file and the two lines
-    with pytest.raises(IngestError, match="not a folder or a .jsonl file"):
-        index.ingest.check_importable(write(tmp_path, "kettle.txt", "Kettles\n" + BODY))
-
-
-def test_import_never_follows_a_link_out_of_the_folder(store, tmp_path):
-    secret = write(tmp_path, "outside/.env", "TELEGRAM_BOT_TOKEN=123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw\n")
-    folder = tmp_path / "articles"
-    write(folder, "kettles.txt", "Kettles recalled\n\n" + BODY)
-    (folder / "token.txt").symlink_to(secret)
-    (folder / "passwd.txt").symlink_to("/etc/passwd")
-    (folder / "lines.jsonl").symlink_to(write(tmp_path, "outside/batch.jsonl", json.dumps({"title": "T", "text": "Secret."})))
-    (folder / "nested").symlink_to(tmp_path / "outside", target_is_directory=True)
-    (folder / "same-kettles.txt").symlink_to(folder / "kettles.txt")  # inside the folder: read (a duplicate)
-    report = import_path(store, folder, progress=False)
-    assert report.counts() == {"added": 1, "skipped": 4, "failed": 0}
-    skipped = dict(report.skipped)
-    for name in ("token.txt", "passwd.txt", "lines.jsonl"):
-        assert skipped[name] == "a link to a file outside the folder; not followed"
-    assert skipped["same-kettles.txt"].startswith("already in the collection as article 1")
-    assert [a.title for a in store.list_articles()] == ["Kettles recalled"]
-    assert "AAHdq" not in store.get_article(1).text
-
-
-def test_a_jsonl_import_is_streamed_and_a_long_line_is_passed_over(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(index.ingest, "MAX_JSONL_LINE_BYTES", 200)
-    path = write(tmp_path, "batch.jsonl", "\n".join([
-        json.dumps({"title": "Kettles", "text": "Kettles recalled."}),
-        json.dumps({"title": "Long", "text": "word " * 100}),
-        json.dumps({"title": "Trams", "text": "The tram line opened."}),
-    ]))
-    report = import_path(store, path, progress=False)
-    assert report.counts() == {"added": 2, "skipped": 0, "failed": 1}
-    assert report.failed == [("batch.jsonl:2", "the line is over 200 bytes; not read")]
-
-    monkeypatch.undo()
-    big = write(tmp_path, "big.jsonl", "".join(
-        json.dumps({"title": f"Item {n}", "body": "x" * 2000}) + "\n" for n in range(5000)
-    ))  # 10 MB of lines, each refused (no "text") without touching the store
-    tracemalloc.start()
-    report = import_path(store, big, progress=False)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    assert report.counts()["failed"] == 5000
-    assert peak < big.stat().st_size // 8  # read a line at a time, never the whole file
-
-
-def test_a_jsonl_line_that_is_not_utf8_is_refused_with_its_number(store, tmp_path):
-    path = write(tmp_path, "latin1.jsonl", "\n".join([
-        json.dumps({"title": "Kettles", "text": "Kettles recalled."}),
-        json.dumps({"title": "Café opens", "text": "The café opened."}, ensure_ascii=False),
-    ]).encode("latin-1"))
-    report = import_path(store, path, progress=False)
-    assert report.counts() == {"added": 1, "skipped": 0, "failed": 1}
-    assert report.failed == [
-        ("latin1.jsonl:2", "the line is not UTF-8 text (byte 0xe9 at byte 15); save the file as UTF-8")
-    ]
-    assert [a.title for a in store.list_articles()] == ["Kettles"]
 
 
 def test_adding_a_folder_or_a_jsonl_file_says_to_import_it(tmp_path):

@@ -9,7 +9,7 @@ from qabot.index import outbox
 from qabot.index.analysis import question_terms
 from qabot.index.engine import EmbeddedIndex, IndexUnavailable, open_index
 from qabot.index.store import SCHEMA_VERSION, Store
-from tests.index.test_store import _back_to_schema_6
+from tests.index.test_schema import _back_to_schema_6
 
 
 def test_a_schema_6_collection_keeps_its_embedded_index_and_writes_no_outbox(db_path):

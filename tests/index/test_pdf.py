@@ -11,7 +11,9 @@ import pytest
 
 from qabot.index import pdf
 from qabot.index.chunking import chunk_text
-from qabot.index.ingest import IngestError, from_file, from_pdf, import_path, store_draft
+from qabot.index.drafts import IngestError, store_draft
+from qabot.index.importing import import_path
+from qabot.index.ingest import from_file, from_pdf
 from qabot.index.pages import PAGE_BREAK, page_at, split_pages
 from qabot.index.pdf import PdfRefused, read_pdf, usable_title
 from qabot.retrieval.answer import answer

@@ -4,7 +4,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -15,12 +14,10 @@ from qabot.index import bm25
 from qabot.index.bm25 import POSTING, EmptyIndex
 from qabot.index.store import (
     MAX_TEXT_CHARS,
-    FTS_TOKENIZE,
     SCHEMA_VERSION,
     ArticleNotFound,
     DuplicateArticle,
     InvalidArticle,
-    QuestionNotFound,
     Store,
 )
 from tests.conftest import ROOT
@@ -339,81 +336,6 @@ def test_schema_version_wal_and_persistence(db_path):
             store.add_article(title="Tram", text=TRAM)
 
 
-def test_reopening_does_not_migrate_again(db_path):
-    Store(db_path).close()
-    with Store(db_path) as store:  # would fail on "table articles already exists"
-        store.add_article(title="Tram", text=TRAM)
-        assert store.counts()["articles"] == 1
-
-
-def test_a_schema_3_collection_moves_from_fts5_to_postings(db_path):
-    with Store(db_path) as store:
-        store.add_article(title="Tram", text=TRAM)
-        store.add_article(title="Coins", text=HOARD)
-        before = store.search_chunks(question_terms("tram stops silver coins"), 10)
-        # back to schema 3: the chunks' terms in an FTS5 table kept by triggers, no postings
-        store.db.execute("DROP TABLE postings")
-        store.db.execute("DROP TABLE pending_chunks")
-        store.db["chunks"].enable_fts(["terms"], create_triggers=True, tokenize=FTS_TOKENIZE)
-        store.db["chunks"].populate_fts(["terms"])
-        _back_to_schema_4(store)
-        store.db.execute("PRAGMA user_version = 3")
-    with Store(db_path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
-        assert not store.db["chunks"].detect_fts()
-        assert not store.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
-                                    " AND sql LIKE '%chunks_fts%'").fetchall()
-        assert store.search_chunks(question_terms("tram stops silver coins"), 10) == before
-        assert store.verify() == []
-        store.add_article(title="More", text="The tram depot at Quay Street got a new roof.")
-        assert store.verify() == []
-
-
-def _back_to_schema_6(store):
-    """Undo schema 7: no record of the search indexes, no outbox (the embedded index kept)."""
-    store.db.executescript("DROP TABLE index_outbox; DROP TABLE search_indexes")
-
-
-def _back_to_schema_5(store):
-    """Undo schemas 7 and 6: no outbox, no feeds."""
-    _back_to_schema_6(store)
-    store.db.executescript("DROP TABLE feed_entries; DROP TABLE feeds")
-
-
-def _back_to_schema_4(store):
-    """Undo schemas 7 to 5: no outbox, no feeds, no id sequences, no question keys."""
-    _back_to_schema_5(store)
-    store.db.execute("DROP TABLE id_sequences")
-    store.db.execute("DROP INDEX questions_key")
-    store.db.execute("ALTER TABLE questions DROP COLUMN key")
-
-
-def test_a_schema_4_collection_gets_a_sound_index_and_ids_that_are_never_reused(db_path):
-    with Store(db_path) as store:
-        store.add_article(title="Tram", text=TRAM)
-        coins = store.add_article(title="Coins", text=HOARD)
-        store.record_question("When did the tram stop?", answered=True)
-        before = store.search_chunks(question_terms("tram stops silver coins"), 10)
-        with store.transaction():
-            store.index.flush()
-        # schema 4's merges could leave a block unsorted, with wrong bounds: damage one that way
-        term, data = store.db.execute("SELECT term, data FROM postings WHERE n > 1 LIMIT 1").fetchone()
-        block = np.frombuffer(data, dtype=POSTING)[::-1].copy()
-        store.db.execute("UPDATE postings SET data = ? WHERE term = ?", [block.tobytes(), term])
-        assert any("out of order" in problem for problem in store.verify())
-        _back_to_schema_4(store)
-        store.db.execute("PRAGMA user_version = 4")
-    with Store(db_path) as store:
-        assert store.verify() == []
-        assert store.search_chunks(question_terms("tram stops silver coins"), 10) == before
-        store.remove_article(coins.id)
-        again = store.add_article(title="Coins again", text=HOARD)
-        assert again.id > coins.id
-        last_chunk = store.db.execute("SELECT max(id) FROM chunks").fetchone()[0]
-        assert min(c.id for c in store.chunks_of(again.id)) > last_chunk - again.chunks
-        assert store.question(1).question == "When did the tram stop?"
-
-
 def test_missing_folder_is_created(tmp_path):
     with Store(tmp_path / "new" / "folder" / "qabot.db") as store:
         store.add_article(title="Tram", text=TRAM)
@@ -429,60 +351,3 @@ def test_newer_schema_is_refused_with_a_clear_error(db_path):
     with pytest.raises(RuntimeError, match="newer") as refused:
         Store(db_path)
     assert str(db_path) in str(refused.value)
-
-
-def test_verify_finds_a_sound_collection_sound(store):
-    store.add_article(title="Tram", text=TRAM)
-    store.add_article(title="Coins", text=HOARD)
-    assert store.verify() == []
-
-
-def test_verify_names_each_kind_of_damage(store):
-    store.add_article(title="Tram", text=TRAM)
-    phantom = np.array([(999, 1, 2)], dtype=POSTING).tobytes()
-    store.db.execute(
-        "INSERT INTO postings (term, level, first, last, n, data) VALUES ('phantom', 0, 999, 999, 1, ?)",
-        [phantom],
-    )
-    store.db.execute("UPDATE term_stats SET df = df + 3 WHERE term = 'tram'")
-    store.db.execute(
-        "INSERT INTO articles (title, text, content_hash, added_at) VALUES ('Bare', 'x', 'h', 'now')"
-    )
-    problems = " | ".join(store.verify())
-    assert "chunks that do not exist" in problems
-    assert "document frequency" in problems
-    assert "without chunks" in problems
-
-
-def asked_long_ago(store: Store, question_id: int) -> None:
-    with store.transaction():
-        store.db.execute("UPDATE questions SET asked_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", [question_id])
-
-
-def test_old_questions_are_forgotten_with_their_votes_and_the_recent_ones_kept(store):
-    old = store.record_question("Who opened the old bridge?", answered=False, chat_id=5, answer_json="{}")
-    recent = store.record_question("Who opened the tram line?", answered=False, chat_id=5)
-    store.record_feedback(old.id, 7, 1)
-    store.record_feedback(recent.id, 7, -1)
-    asked_long_ago(store, old.id)
-
-    assert store.forget_questions(before=datetime(2021, 1, 1, tzinfo=UTC)) == 1
-    stats = store.stats()
-    assert (stats["questions"], stats["votes_up"], stats["votes_down"]) == (1, 0, 1)
-    assert stats["latest_unanswered"] == ["Who opened the tram line?"]
-    with pytest.raises(QuestionNotFound):
-        store.question(old.id)
-    assert store.question(recent.id).question == "Who opened the tram line?"
-    assert store.forget_questions(before=datetime(2021, 1, 1, tzinfo=UTC)) == 0
-
-
-def test_the_stats_of_one_chat_count_its_questions_and_votes_only(store):
-    ours = store.record_question("Who drove the first tram?", answered=True, chat_id=-100)
-    store.record_question("What is my secret?", answered=False, chat_id=42, user_id=42)
-    store.record_question("When does the ferry stop?", answered=False, chat_id=-100)
-    store.record_feedback(ours.id, 1, 1)
-    group = store.stats(chat_id=-100)
-    assert (group["questions"], group["answered"], group["votes_up"]) == (2, 1, 1)
-    assert group["latest_unanswered"] == ["When does the ferry stop?"]
-    assert group["articles"] == store.counts()["articles"]
-    assert store.stats()["latest_unanswered"] == ["When does the ferry stop?", "What is my secret?"]

@@ -16,7 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from qabot.index import bm25, outbox
 from qabot.index.engine import IndexUnavailable, normalised, shards_of
-from qabot.index.ingest import import_path
+from qabot.index.importing import import_path
 from qabot.index.store import Store
 from qabot.retrieval.search import search
 from tests.conftest import ROOT, SAMPLE_ARTICLES

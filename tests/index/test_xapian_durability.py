@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from qabot.bot.cli import cli
 from qabot.index import outbox, reindex
-from qabot.index.ingest import import_path
+from qabot.index.importing import import_path
 from qabot.index.store import Store
 from qabot.retrieval.answer import answer
 from qabot.retrieval.loading import sentence_reader

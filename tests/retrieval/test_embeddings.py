@@ -11,7 +11,7 @@ from qabot.index.store import SCHEMA_VERSION, Store
 from qabot.retrieval.embeddings import chunk_vectors, embed_missing, from_bytes, to_bytes
 from qabot.retrieval.encoder import NAME
 from qabot.retrieval.search import search
-from tests.index.test_store import _back_to_schema_4
+from tests.index.test_schema import _back_to_schema_4
 
 ROADS = {"council", "budget", "roads", "potholes", "monday"}
 TRANSPORT = {"transport", "cycle", "bus", "buses", "lanes", "routes", "trams"}
