@@ -53,6 +53,7 @@ def reader():
     return sentence_reader(use_encoder=False)
 
 
+@pytest.mark.slow
 @fuzz(350)
 @given(question=nasty_text)
 def test_any_question_gets_an_answer_or_a_clear_no(sample_store, reader, question):
@@ -83,6 +84,7 @@ payloads = st.one_of(
 )
 
 
+@pytest.mark.slow
 @fuzz(450)
 @given(payload=payloads, suffix=st.sampled_from(sorted(TEXT_SUFFIXES | HTML_SUFFIXES)))
 def test_any_uploaded_payload_is_stored_whole_or_refused(store, payload, suffix):
@@ -113,6 +115,7 @@ arguments = st.lists(
 )
 
 
+@pytest.mark.slow
 @fuzz(300)
 @given(args=arguments)
 def test_any_command_line_ends_in_a_result_or_a_clear_error(tmp_path, monkeypatch, args):

@@ -65,6 +65,7 @@ def test_ask_falls_back_to_the_sentence_reader_when_the_model_is_missing(sample)
     assert body["reader"] == "sentence" and body["answers"]
 
 
+@pytest.mark.slow
 def test_a_model_that_cannot_be_loaded_is_said_once_in_one_line_with_what_to_do(sample, db_path, tmp_path):
     env = os.environ | {"QABOT_QA_MODEL": "some-org/not-a-model", "QABOT_ENCODER": "off", "HF_HUB_OFFLINE": "1",
                         "XDG_CACHE_HOME": str(tmp_path / "cache")}
@@ -110,6 +111,7 @@ def test_ask_plain_text_no_answer_shows_the_closest_passages(sample):
     assert result.stdout.startswith(NO_ANSWER)
 
 
+@pytest.mark.slow
 def test_a_declined_question_shows_the_sentence_holding_the_likely_answer_marked_not_certain(sample):
     settings = {"QABOT_NO_ANSWER_THRESHOLD": "inf"}  # the builtin reader declines everything
     body = asked(sample("ask", PUTIN, "--json", **settings))
@@ -122,6 +124,7 @@ def test_a_declined_question_shows_the_sentence_holding_the_likely_answer_marked
     assert shown[3].strip().startswith("Putin and Kim sign") and shown[3].endswith("[article 1]")
 
 
+@pytest.mark.slow
 def test_the_no_answer_threshold_setting_reaches_the_span_reader(sample, tmp_path):
     from tests.seeded_model import build_seeded_qa_model
 

@@ -171,6 +171,7 @@ async def test_a_channel_post_forwarded_automatically_runs_no_command(bot, serve
     assert collection(sample_store) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sender", [ADMIN, USER], ids=["admin", "non-admin"])
 @pytest.mark.parametrize("kind", CHATS)
 async def test_a_forwarded_command_is_never_run(bot, server, sample_store, pages, kind, sender):
@@ -263,6 +264,7 @@ async def test_the_list_buttons_are_refused_to_a_non_admin(bot, server, sample_s
     assert not server.calls_for("editMessageText")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", CHATS)
 async def test_an_admin_can_use_every_admin_command_and_button(bot, server, sample_store, pages, kind):
     where = CHATS[kind]

@@ -80,6 +80,7 @@ def wait_for_messages(server, chat: int, count: int, timeout: float = 20) -> lis
     return server.sent_messages(chat)
 
 
+@pytest.mark.slow
 def test_generated_messages_and_payloads_get_a_clear_reply_or_are_ignored(
     running_bot, server, sample_store, caplog
 ):

@@ -67,6 +67,7 @@ async def test_an_answers_buttons_carry_its_questions_random_key(bot, server, sa
     assert buttons(second)["Sources"] != data["Sources"]
 
 
+@pytest.mark.slow
 async def test_a_private_answers_buttons_do_nothing_for_anyone_else(bot, server, sample_store, errors):
     answer = await ask(server)
     data = buttons(answer)
@@ -89,6 +90,7 @@ async def test_a_private_answers_buttons_do_nothing_for_anyone_else(bot, server,
     await until(lambda: votes(sample_store) == [(question.id, USER, 1)], timeout=30)
 
 
+@pytest.mark.slow
 async def test_a_group_answers_buttons_work_for_the_group_and_only_there(bot, server, sample_store, errors):
     in_group = {"chat_type": "group", "chat_id": GROUP}
     answer = await ask(server, **in_group, user_id=USER)
@@ -116,6 +118,7 @@ async def test_a_group_answers_buttons_work_for_the_group_and_only_there(bot, se
     assert errors() == []
 
 
+@pytest.mark.slow
 async def test_malformed_and_overlong_button_data_gets_a_polite_answer(bot, server, sample_store, errors):
     answer = await ask(server)
     huge = "9" * 20
@@ -157,6 +160,7 @@ async def test_a_press_without_data_gets_a_polite_answer(bot, server, sample_sto
     assert errors() == []
 
 
+@pytest.mark.slow
 async def test_presses_on_inline_messages_get_a_polite_answer(bot, server, sample_store, errors):
     data = buttons(await ask(server))
     for name in ("Sources", "More answers", "👍"):
@@ -172,6 +176,7 @@ async def test_presses_on_inline_messages_get_a_polite_answer(bot, server, sampl
     assert len(server.sent_messages(USER)) == 1 and votes(sample_store) == [] and errors() == []
 
 
+@pytest.mark.slow
 async def test_one_sources_press_sends_a_few_messages_however_long_the_passages(bot, server, sample_store):
     article = sample_store.add_article(title="Glacier survey", text="The Morvane glacier moved nine metres.")
     # a collection chunked before chunks were capped: one passage of 280,000 characters

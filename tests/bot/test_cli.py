@@ -366,6 +366,7 @@ def test_add_stdin_with_a_title_keeps_all_of_the_input_as_the_text(qabot):
     assert as_json(qabot("show", str(two["id"]), "--json"))["text"] == "First line.\nSecond line."
 
 
+@pytest.mark.slow
 def test_the_readme_stdin_examples_work_as_written(tmp_path):
     import os
     import re

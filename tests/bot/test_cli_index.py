@@ -43,6 +43,7 @@ def test_reindex_json_and_back_to_sqlite(qabot, sharded):  # noqa: F811
     refused(sharded("search", "tram"), "does not keep")
 
 
+@pytest.mark.slow
 def test_check_finds_a_shard_behind_and_a_shard_down(qabot, sharded, xapian_shards):  # noqa: F811
     import xapian
 

@@ -13,6 +13,7 @@ from tests.conftest import ROOT, SAMPLE_ARTICLES
 from tests.evaluation.test_answer_test_files import time_limit
 
 EXAMPLES = ROOT / "examples" / "answers.yaml"
+HELDOUT = ROOT / "examples" / "heldout" / "answers.yaml"
 MINI_SQUAD = ROOT / "tests" / "fixtures" / "squad-mini.json"
 #: The offline sentence reader, words only: fast and the same on every machine.
 OFFLINE = {"QABOT_QA_MODEL": "sentence", "QABOT_ENCODER": "off"}
@@ -83,6 +84,7 @@ def test_a_failing_case_exits_1_and_says_why(qabot, tmp_path):
     assert "passed:      1 of 2 (50.0%)" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_catastrophic_expect_regex_fails_its_case_and_the_run_goes_on(qabot, tmp_path):
     path = sample_file(
         tmp_path,
@@ -188,6 +190,23 @@ def test_the_configured_collection_is_used_without_articles(qabot, tmp_path, db_
 BUILTIN_PASSED = 72
 
 
+#: Cases of examples/heldout/answers.yaml (116: 86 answerable, 30 close but unanswered) the builtin
+#: reader passed, encoder off, when this test was written: 81 (80 with the encoder). The set is a
+#: measurement only: nothing was ever tuned on it (CONTRIBUTING.md).
+HELDOUT_PASSED = 81
+
+
+@pytest.mark.slow
+def test_the_heldout_set_with_the_builtin_reader_passes_what_it_measured(tmp_path, db_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "eval", str(HELDOUT)],
+                                env={"QABOT_QA_MODEL": "builtin", "QABOT_ENCODER": "off"})
+    assert result.exit_code in (0, 1), result.output
+    assert result.stdout.count("\nPASS") + result.stdout.startswith("PASS") >= HELDOUT_PASSED
+    assert "of 116 (" in result.stdout
+
+
+@pytest.mark.slow
 def test_the_example_file_with_the_builtin_reader_passes_what_it_measured(tmp_path, db_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["--db", str(db_path), "eval", str(EXAMPLES)],

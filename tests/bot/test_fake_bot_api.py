@@ -161,6 +161,7 @@ async def test_get_updates_returns_injected_update_and_confirms_offset(server, b
     assert server.pending_updates == 0
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_long_poll_honours_timeout_and_wakes_on_injection(server, bot):
     started = time.monotonic()
@@ -308,6 +309,7 @@ async def test_429_surfaces_as_retry_after_and_is_not_delivered(server, bot):
     assert len(server.message_attempts(1)) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_5xx_and_timeout_faults(server):
     async with Bot(

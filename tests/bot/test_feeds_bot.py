@@ -24,6 +24,7 @@ def texts(messages) -> list[str]:
     return [rendered(m).text for m in messages]
 
 
+@pytest.mark.slow
 async def test_an_admin_follows_a_feed_and_is_told_what_it_brought(bot, server, sample_store, site):
     before = sample_store.counts()["articles"]
     followed, done = texts(await replies(server, ADMIN, lambda: server.inject_command(
@@ -42,6 +43,7 @@ async def test_an_admin_follows_a_feed_and_is_told_what_it_brought(bot, server, 
     assert lines[-1] == "/unfollow N stops following one."
 
 
+@pytest.mark.slow
 async def test_an_admin_follows_a_sites_page_in_a_group(bot, server, sample_store, site):
     site.routes["/"] = page('<html><head><link rel="alternate" type="application/rss+xml" href="/feed.xml">'
                             "</head><body>Home</body></html>")
@@ -86,6 +88,7 @@ async def test_a_page_without_a_feed_is_not_followed(bot, server, sample_store, 
     assert feeds.list_feeds(sample_store) == []
 
 
+@pytest.mark.slow
 async def test_unfollow_keeps_the_articles(bot, server, sample_store, site):
     feeds.follow(sample_store, site.url("/feed.xml"), allow_private=True)
     feeds.update_feeds(sample_store, allow_private=True)
@@ -96,6 +99,7 @@ async def test_unfollow_keeps_the_articles(bot, server, sample_store, site):
     assert feeds.list_feeds(sample_store) == [] and sample_store.counts()["articles"] == count
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", [{}, {"chat_type": "group", "chat_id": GROUP}], ids=["private", "group"])
 async def test_a_non_admin_is_refused_every_feed_command(bot, server, sample_store, site, where):
     feeds.follow(sample_store, site.url("/feed.xml"), allow_private=True)
@@ -116,6 +120,7 @@ async def test_help_names_the_feed_commands_to_admins_only(bot, server):
         assert command in rendered(admin).text and command not in rendered(user).text
 
 
+@pytest.mark.slow
 async def test_a_pass_runs_off_the_event_loop(bot, server, sample_store, site):
     gate = threading.Event()
     served = page(news_page(3))
@@ -132,6 +137,7 @@ async def test_a_pass_runs_off_the_event_loop(bot, server, sample_store, site):
     assert feeds.get_feed(sample_store, 1).articles == 5
 
 
+@pytest.mark.slow
 async def test_a_pass_running_when_the_bot_stops_ends_after_the_entry_in_hand(
     server, sample_store, reader, db_path, site
 ):
@@ -157,6 +163,7 @@ async def test_a_pass_running_when_the_bot_stops_ends_after_the_entry_in_hand(
     assert len(check.added) == 4 and sample_store.verify() == []
 
 
+@pytest.mark.slow
 async def test_the_job_queue_checks_the_feeds_on_schedule(server, sample_store, reader, db_path, site):
     feeds.follow(sample_store, site.url("/feed.xml"), allow_private=True)
     settings = bot_settings(server, db_path, QABOT_FEED_INTERVAL_MINUTES=0.002)  # every 0.12 s

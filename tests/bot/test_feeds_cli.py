@@ -20,6 +20,7 @@ def site():
         yield served
 
 
+@pytest.mark.slow
 def test_follow_then_update_feeds_adds_the_entries_and_feeds_says_so(qabot, site):
     followed = ok(qabot("follow", site.url("/feed.xml"), env=PRIVATE)).stdout
     assert followed == (
@@ -47,6 +48,7 @@ def test_json_output(qabot, site):
     assert (listed["articles"], listed["last_error"]) == (4, None) and listed["checked_at"]
 
 
+@pytest.mark.slow
 def test_a_feed_that_cannot_be_read_exits_1_and_the_others_are_still_updated(qabot, site):
     with PageServer({"/feed.xml": page('<rss version="2.0"><channel><title>Other</title></channel></rss>',
                                        "application/rss+xml")}) as other:
@@ -108,6 +110,7 @@ def test_update_feeds_without_a_collection_creates_none(qabot, db_path):
     assert not db_path.exists()
 
 
+@pytest.mark.slow
 def test_update_feeds_killed_mid_pass_loses_nothing_and_stores_nothing_twice(tmp_path):
     # each kill comes once some of the feed's articles are stored (see feed_kill_loop)
     result = feed_kill_loop(tmp_path, kills=3, entries=60, latency=0.02, seed=5)

@@ -29,6 +29,7 @@ async def ask(server, text: str, chat: int = USER, **sender) -> dict:
     return reply
 
 
+@pytest.mark.slow
 async def test_a_follow_up_in_a_private_chat_is_read_with_the_previous_answer(bot, server):
     first = rendered(await ask(server, TRAM))
     assert "Priya Nandakumar" in first.text and "Read as" not in first.text

@@ -53,6 +53,7 @@ async def answered(server, count: int = 1, timeout: float = 15) -> list[dict]:
     return server.answered_inline_queries
 
 
+@pytest.mark.slow
 async def test_a_question_shows_its_answers_and_choosing_one_sends_it_with_its_source(bot, server):
     update = server.inject_inline_query(PUTIN)
     (call,) = await answered(server)
@@ -71,6 +72,7 @@ async def test_a_question_shows_its_answers_and_choosing_one_sends_it_with_its_s
     assert len({r["id"] for r in results}) == len(results)
 
 
+@pytest.mark.slow
 async def test_keystrokes_are_answered_only_once_the_question_is_complete_and_newest(bot, server):
     for typed in ("When", "When did Putin", "When did Putin last visit", "When did Putin last visit Pyong"):
         server.inject_inline_query(typed)
@@ -81,12 +83,14 @@ async def test_keystrokes_are_answered_only_once_the_question_is_complete_and_ne
     assert str(call["inline_query_id"]) == last["inline_query"]["id"]
 
 
+@pytest.mark.slow
 async def test_an_incomplete_question_gets_no_answer(bot, server, counting):
     server.inject_inline_query("Putin Pyongyang")
     await settled(server, pause=1.0)
     assert server.answered_inline_queries == [] and counting.reads == 0
 
 
+@pytest.mark.slow
 async def test_a_question_asked_again_is_answered_from_the_cache(bot, server, counting):
     server.inject_inline_query(PUTIN)
     (first,) = await answered(server)
@@ -97,6 +101,7 @@ async def test_a_question_asked_again_is_answered_from_the_cache(bot, server, co
     assert [r["title"] for r in second["results"]] == [r["title"] for r in first["results"]]
 
 
+@pytest.mark.slow
 async def test_a_follow_up_or_an_unanswered_question_gets_a_button_saying_why(bot, server):
     server.inject_inline_query("When did he visit?")
     (call,) = await answered(server)
@@ -108,6 +113,7 @@ async def test_a_follow_up_or_an_unanswered_question_gets_a_button_saying_why(bo
     assert call["results"] == [] and call["button"]["text"] == NO_ANSWER
 
 
+@pytest.mark.slow
 async def test_the_chosen_result_counts_as_a_question_asked(bot, server, sample_store):
     before = sample_store.stats()["questions"]
     server.inject_inline_query(PUTIN)
@@ -116,6 +122,7 @@ async def test_the_chosen_result_counts_as_a_question_asked(bot, server, sample_
     await until(lambda: sample_store.stats()["questions"] == before + 1)
 
 
+@pytest.mark.slow
 async def test_chat_questions_are_answered_while_inline_reading_is_busy(bot, server, counting):
     counting.inline_may_go.clear()  # the inline worker is stuck in its read
     server.inject_inline_query(PUTIN)
@@ -127,6 +134,7 @@ async def test_chat_questions_are_answered_while_inline_reading_is_busy(bot, ser
     await answered(server)
 
 
+@pytest.mark.slow
 async def test_inline_answers_can_be_turned_off(server, sample_store, counting, db_path):
     settings = bot_settings(server, db_path, QABOT_INLINE="off")
     assert "inline_query" not in allowed_updates(settings)

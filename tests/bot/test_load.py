@@ -4,12 +4,15 @@ The full-size probe (200 questions from 50 chats, with the p95 time and memory o
 in ``python -m benchmarks.reliability``; this one checks behaviour only, never timings.
 """
 
+import pytest
+
 from tests.bot.conftest import QUESTIONS, answered_questions, settled, until
 
 PRIVATE = range(7001, 7016)
 GROUPS = range(-7005, -7000)
 
 
+@pytest.mark.slow
 async def test_sixty_questions_from_twenty_chats_are_each_answered_once_and_leave_no_state(bot, server):
     asked = set()
     for question in list(QUESTIONS)[:3]:

@@ -7,6 +7,8 @@ confirm would come back after the restart.
 
 import time
 
+import pytest
+
 from qabot.index.importing import import_path
 from qabot.index.store import Store
 from tests.bot.conftest import ADMIN, QUESTIONS, qabot_run, rendered
@@ -29,6 +31,7 @@ def texts(server, chat: int) -> list[str]:
     return [rendered(message).text for message in server.sent_messages(chat)]
 
 
+@pytest.mark.slow
 def test_a_restarted_bot_keeps_everything_answers_the_same_and_handles_what_came_meanwhile(server, tmp_path):
     db = tmp_path / "q.db"
     with Store(db) as store:

@@ -154,6 +154,7 @@ The county archaeologist said the axes were about 3,000 years old.
 """
 
 
+@pytest.mark.slow
 async def test_admin_adds_text_url_and_documents(bot, server, sample_store):
     (reply,) = await replies(server, ADMIN, lambda: server.inject_command("add", PASTED, user_id=ADMIN))
     assert rendered(reply).text == "Added article 9: Lumora kettles recalled over loose switch (1 chunk)."
@@ -211,6 +212,7 @@ async def test_admin_adds_text_url_and_documents(bot, server, sample_store):
     assert "Articles: 11" in stats and "Questions asked: 1" in stats and "Answered: 1 (100%)" in stats
 
 
+@pytest.mark.slow
 async def test_an_uploaded_pdf_is_added_and_its_answers_name_their_page(bot, server, sample_store):
     printed = report(table=BUDGET_TABLE)
     (reply,) = await replies(
@@ -320,6 +322,7 @@ async def test_admin_buttons_are_refused_to_non_admins(bot, server, sample_store
 # --- buttons -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_sources_more_answers_and_feedback(bot, server, sample_store):
     (answer,) = await replies(server, USER, lambda: server.inject_message("Who drove the first tram?"))
     data = buttons(answer)
@@ -455,6 +458,7 @@ def frozen_heap():
     gc.unfreeze()
 
 
+@pytest.mark.slow
 async def test_twenty_chats_at_once_all_answered_without_blocking_the_loop(
     server, sample_store, reader, db_path, frozen_heap
 ):
@@ -542,6 +546,7 @@ async def test_an_empty_collection_is_said_so_when_the_question_cannot_be_kept(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # PTB reads retry_after
 async def test_flood_control_is_waited_out(bot, server):
     server.fail_next("sendMessage", 1, 429, retry_after=1)
@@ -562,6 +567,7 @@ def test_qabot_run_without_a_token_exits_2_and_says_what_to_set(tmp_path, monkey
     assert "TELEGRAM_BOT_TOKEN" in NO_TOKEN and ".env" in NO_TOKEN and "qabot console" in NO_TOKEN
 
 
+@pytest.mark.slow
 def test_qabot_run_serves_a_webhook_and_refuses_calls_without_its_secret(server, tmp_path):
     db = tmp_path / "q.db"
     with Store(db) as store:
@@ -601,6 +607,7 @@ def test_qabot_run_serves_a_webhook_and_refuses_calls_without_its_secret(server,
     assert server.calls_for("getUpdates") == []
 
 
+@pytest.mark.slow
 def test_qabot_run_with_its_webhook_port_taken_says_so(server, tmp_path):
     with socket.socket() as taken:
         taken.bind(("0.0.0.0", 0))
@@ -624,6 +631,7 @@ def slow_article(handler) -> None:
     send(handler, article_html().encode(), "text/html; charset=utf-8")
 
 
+@pytest.mark.slow
 def test_qabot_run_stops_on_sigterm_without_losing_the_article_being_added(server, tmp_path):
     db = tmp_path / "q.db"
     with PageServer({"/slow-article": slow_article}) as pages, qabot_run(server, db, tmp_path) as run:
@@ -641,6 +649,7 @@ def test_qabot_run_stops_on_sigterm_without_losing_the_article_being_added(serve
     assert server.token not in run.log  # the token never reaches the log
 
 
+@pytest.mark.slow
 def test_qabot_run_with_a_rejected_token_says_so_in_one_line_without_showing_it(server, tmp_path):
     env = os.environ | {
         "TELEGRAM_BOT_TOKEN": "111:WRONG-token-but-well-formed_0123456789",

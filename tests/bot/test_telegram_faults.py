@@ -30,6 +30,7 @@ from tests.bot.conftest import (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # PTB reads retry_after
 async def test_every_answer_arrives_once_after_flood_control_server_errors_and_timeouts(bot, server):
     faults = [
@@ -58,6 +59,7 @@ async def test_every_answer_arrives_once_after_flood_control_server_errors_and_t
     assert len(server.message_attempts()) == len(asked) + failed  # each fault met once, nothing more sent
 
 
+@pytest.mark.slow
 async def test_a_send_that_timed_out_unanswered_is_not_sent_again(server, sample_store, reader, db_path, monkeypatch):
     monkeypatch.setattr(delivery, "READ_TIMEOUT", 0.5)
     async with serving(build_application(bot_settings(server, db_path), sample_store, reader)):
@@ -74,6 +76,7 @@ async def test_a_send_that_timed_out_unanswered_is_not_sent_again(server, sample
         assert "2.10 pounds" in rendered(reply).text
 
 
+@pytest.mark.slow
 async def test_telegram_down_for_longer_than_the_resend_window_costs_only_that_answer(
     server, sample_store, reader, db_path, monkeypatch
 ):

@@ -99,6 +99,7 @@ def refused_in_one_line(code: int, output: str, token: str) -> str:
 # --- A: the token ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", ["", "/", "/bot/"])
 def test_the_bot_api_address_may_leave_out_bot_or_end_in_a_slash(server, tmp_path, suffix):
     with qabot_run(server, tmp_path / "q.db", tmp_path, QABOT_TELEGRAM_BASE_URL=server.url + suffix) as run:
@@ -124,12 +125,14 @@ def test_an_address_that_is_not_http_is_refused_as_a_setting(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_an_unreachable_bot_api_is_named_without_the_token(tmp_path):
     address = f"http://127.0.0.1:{free_port()}"
     line = refused_in_one_line(*run_once(tmp_path, QABOT_TELEGRAM_BASE_URL=address), TOKEN)
     assert line.startswith(f"Error: cannot reach the Telegram Bot API at {address}: ")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status", [404, 200])
 def test_a_web_server_that_is_not_a_bot_api_is_named_as_such(tmp_path, status):
     with website(status) as address:
@@ -139,6 +142,7 @@ def test_a_web_server_that_is_not_a_bot_api_is_named_as_such(tmp_path, status):
     )
 
 
+@pytest.mark.slow
 def test_a_bot_api_at_another_path_is_not_mistaken_for_a_rejected_token(server, tmp_path):
     code, output = run_once(tmp_path, server.token, QABOT_TELEGRAM_BASE_URL=server.url + "/v2")
     line = refused_in_one_line(code, output, server.token)
@@ -148,11 +152,13 @@ def test_a_bot_api_at_another_path_is_not_mistaken_for_a_rejected_token(server, 
     )
 
 
+@pytest.mark.slow
 def test_a_rejected_token_is_named_as_such_without_showing_it(server, tmp_path):
     line = refused_in_one_line(*run_once(tmp_path, QABOT_TELEGRAM_BASE_URL=server.url), TOKEN)
     assert line == "Error: Telegram rejected the token in TELEGRAM_BOT_TOKEN; check it with @BotFather"
 
 
+@pytest.mark.slow
 def test_a_refused_webhook_is_one_line_even_when_telegram_quotes_the_token(server, tmp_path):
     server.fail_next("setWebhook", 1, 400, description=f"Bad Request: bad webhook: {server.token} is not a URL")
     port = free_port()
@@ -169,6 +175,7 @@ def test_a_refused_webhook_is_one_line_even_when_telegram_quotes_the_token(serve
     )
 
 
+@pytest.mark.slow
 def test_errors_while_serving_are_logged_without_the_token(server, tmp_path):
     with qabot_run(server, tmp_path / "q.db", tmp_path, QABOT_LOG_LEVEL="debug") as run:
         server.fail_next("getUpdates", 1, 502, description=f"Bad Gateway: upstream {server.token} down")

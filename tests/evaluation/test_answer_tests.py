@@ -48,6 +48,7 @@ def test_expect_regex_and_source():
     assert not wrong.passed and wrong.cited is False and wrong.failures == ("expected the source 5",)
 
 
+@pytest.mark.slow
 def test_a_catastrophic_expect_regex_fails_the_case_instead_of_hanging():
     with time_limit(30):
         nested = check_case(case(expect_regex=r"(a+)+$"), [found("a" * 40 + "b")], no_answer=False)
@@ -151,6 +152,7 @@ def test_k_must_be_positive(tmp_path, sample_store, reader):
 SENTENCE_READER_PASSED = {"words": 53, "encoder": 54}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("use_encoder", [False, True], ids=["words", "encoder"])
 def test_the_sentence_reader_passes_what_it_passed_on_the_examples(use_encoder):
     """examples/answers.yaml, as ``qabot eval`` runs it with the fallback reader: measured 53 (words)

@@ -80,6 +80,7 @@ CONVERSATIONS_PASSED = 43
 SENTENCE_CONVERSATIONS_PASSED = 40
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reader_name, measured", [("builtin", CONVERSATIONS_PASSED),
                                                    ("sentence", SENTENCE_CONVERSATIONS_PASSED)])
 def test_the_conversational_set_passes_what_it_measured(reader_name, measured, builtin):

@@ -73,6 +73,7 @@ def test_questions_are_split_by_article_first_half_chooses():
     assert tune and held and not titles(tune) & titles(held)
 
 
+@pytest.mark.slow
 def test_a_profile_applies_only_to_the_weights_it_was_tuned_for(seeded_folder, caplog):
     digest = weights_digest(seeded_folder)
     save_profile(str(seeded_folder), ReaderProfile(3.5, 0.5, digest, "test", no_answer_bm25_weight=0.2,
@@ -98,6 +99,7 @@ def test_a_model_without_a_profile_is_untuned_and_says_so(seeded_folder, caplog)
     assert reader.no_answer_threshold == -math.inf
 
 
+@pytest.mark.slow
 def test_qabot_tune_keeps_a_profile_the_reader_then_uses(seeded_folder, tmp_path, monkeypatch):
     runner = CliRunner(env={"QABOT_QA_MODEL": str(seeded_folder), "QABOT_DB": str(tmp_path / "q.db")})
     monkeypatch.setattr("qabot.bot.progress.EVERY_SECONDS", 0)  # a progress line for every question read

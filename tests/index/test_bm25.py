@@ -56,6 +56,7 @@ def _peer_ranking(peer: BM25Okapi, ids: list[int], query: list[str]) -> list[tup
     return [(ids[i], float(scores[i])) for i in order if scores[i] > 0]
 
 
+@pytest.mark.slow
 def test_corpus_has_the_cases_that_matter(corpus):
     store, peer, ids, _ = corpus
     n = len(ids)
@@ -67,6 +68,7 @@ def test_corpus_has_the_cases_that_matter(corpus):
     assert 0 < pending < n and store.db.execute("SELECT count(*) FROM postings").fetchone()[0]
 
 
+@pytest.mark.slow
 def test_scores_equal_bm25okapi_for_every_matching_chunk(corpus):
     store, peer, ids, queries = corpus
     for query in queries:
@@ -78,6 +80,7 @@ def test_scores_equal_bm25okapi_for_every_matching_chunk(corpus):
             assert score == pytest.approx(their_scores[chunk_id], abs=1e-6), (query, chunk_id)
 
 
+@pytest.mark.slow
 def test_top10_order_agrees_with_bm25okapi(corpus):
     store, peer, ids, queries = corpus
     for query in queries:
@@ -86,6 +89,7 @@ def test_top10_order_agrees_with_bm25okapi(corpus):
         assert [chunk_id for chunk_id, _ in ours] == [chunk_id for chunk_id, _ in theirs], query
 
 
+@pytest.mark.slow
 def test_each_term_keeps_few_blocks_however_many_articles_hold_it(corpus):
     store, _, ids, _ = corpus
     per_level = store.db.execute(
@@ -336,4 +340,4 @@ ChurnMachine.TestCase.settings = settings(
     max_examples=30, stateful_step_count=60, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-test_churn_keeps_scores_exact = ChurnMachine.TestCase
+test_churn_keeps_scores_exact = pytest.mark.slow(ChurnMachine.TestCase)

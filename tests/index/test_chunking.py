@@ -108,6 +108,7 @@ def check_chunks(text: str) -> None:
             assert first_b == last_a + 1
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_text)
 # found by Hypothesis: two sentences of 150 words together, but of over MAX_CHUNK_CHARS characters
@@ -254,6 +255,7 @@ def check_covered(text: str, chunks) -> None:
     assert max(len(c.text) for c in chunks) <= chunking.MAX_CHUNK_CHARS
 
 
+@pytest.mark.slow
 def test_sentencex_reads_a_bounded_window_of_a_long_line(monkeypatch):
     """«"'( repeated made sentencex's work grow with the square of the line (100k characters: 20 s)."""
     text = repeated("«\"'(")
@@ -270,6 +272,7 @@ def test_sentencex_reads_a_bounded_window_of_a_long_line(monkeypatch):
     assert sum(read) <= 2 * len(text)
 
 
+@pytest.mark.slow
 def test_joining_abbreviations_looks_at_a_bounded_tail(monkeypatch):
     """'Ms. Mx. Ft. Vol. ' repeated was joined by searching the whole growing sentence after each
     piece (100k characters: 15 s)."""

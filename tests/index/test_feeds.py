@@ -48,6 +48,7 @@ def stories(store) -> dict[str, tuple[str, str | None]]:
     return {a.url.split(":", 2)[2].split("/", 1)[1]: (a.title, a.published) for a in store.list_articles()}
 
 
+@pytest.mark.slow
 def test_one_pass_adds_every_entry_with_its_title_link_and_date_and_the_next_adds_nothing(store, site):
     feed = follow(store, site.url("/feed.xml"))
     assert (feed.id, feed.title, feed.url, feed.page_url) == (1, "Aldermoor Echo news", site.url("/feed.xml"), None)
@@ -153,6 +154,7 @@ def test_entries_without_a_web_link_are_left_out_with_a_note(store):
     assert feeds.list_feeds(store)[0].last_note == check.note
 
 
+@pytest.mark.slow
 def test_a_feed_of_ten_thousand_entries_is_taken_a_few_at_a_time(store):
     items = [(f"Story {n}", f"/news/{n}", None) for n in range(10_000)]
     routes = {"/feed.xml": page(rss_feed(items), RSS)} | {f"/news/{n}": page(news_page(n)) for n in range(12)}
@@ -165,6 +167,7 @@ def test_a_feed_of_ten_thousand_entries_is_taken_a_few_at_a_time(store):
     assert len(second.added) == 5 and sorted(stories(store)) == sorted(f"news/{n}" for n in range(10))
 
 
+@pytest.mark.slow
 def test_entries_already_in_the_collection_are_skipped(store, site):
     store_draft(store, from_url(site.url("/news/1"), allow_private=True))  # same link, added by hand
     site.routes["/copy"] = page(news_page(2))  # same text as /news/2, under another link
@@ -208,6 +211,7 @@ def test_a_bad_feed_keeps_its_error_and_never_stops_the_others(store, site):
     assert [f.last_error for f in feeds.list_feeds(store)] == [broken.error, None]
 
 
+@pytest.mark.slow
 def test_unfollowing_forgets_the_feed_but_keeps_its_articles(store, site):
     follow(store, site.url("/feed.xml"))
     update(store)
@@ -222,6 +226,7 @@ def test_unfollowing_forgets_the_feed_but_keeps_its_articles(store, site):
     assert check.added == [] and check.skipped == 5  # its articles are still in the collection
 
 
+@pytest.mark.slow
 def test_removing_an_article_a_feed_brought_does_not_bring_it_back(store, site):
     follow(store, site.url("/feed.xml"))
     (check,) = update(store)
@@ -231,6 +236,7 @@ def test_removing_an_article_a_feed_brought_does_not_bring_it_back(store, site):
     assert feeds.list_feeds(store)[0].articles == 5  # what it brought, removed since or not
 
 
+@pytest.mark.slow
 def test_a_pass_asked_to_stop_ends_between_entries_and_the_next_completes_it(store, site):
     follow(store, site.url("/feed.xml"))
     asked = []
@@ -240,6 +246,7 @@ def test_a_pass_asked_to_stop_ends_between_entries_and_the_next_completes_it(sto
     assert sorted(stories(store)) == [f"news/{n}" for n in range(5)] and store.verify() == []
 
 
+@pytest.mark.slow
 def test_follows_and_their_state_survive_reopening(db_path, site):
     with Store(db_path) as store:
         follow(store, site.url("/feed.xml"))
@@ -262,6 +269,7 @@ def test_a_schema_5_collection_gets_the_feed_tables(db_path):
         assert feeds.list_feeds(store) == [] and store.counts()["articles"] == 1
 
 
+@pytest.mark.slow
 def test_a_full_disk_ends_the_pass_with_nothing_half_stored(store, site, monkeypatch):
     follow(store, site.url("/feed.xml"))
     real = store_draft

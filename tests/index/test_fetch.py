@@ -69,6 +69,7 @@ def bomb(encodings: str) -> Route:
     return encoded(repeat(bytes(1_000_000), 100), encodings)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encodings", ["gzip", "gzip, gzip", "deflate, deflate", "deflate, gzip, gzip"])
 def test_a_compression_bomb_is_refused_as_soon_as_it_decodes_past_the_cap(pages, encodings):
     max_bytes = 1_000_000
@@ -103,6 +104,7 @@ def test_a_body_that_cannot_be_decoded_is_refused_with_a_reason(pages, encodings
 # --- the deadline -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/drip-status-line", "/drip-headers"])
 def test_a_server_dripping_its_status_line_or_headers_is_cut_off_at_the_deadline(pages, path):
     # each byte comes well within the timeout, the whole head would take 20 s

@@ -45,11 +45,13 @@ def test_a_page_is_extracted_in_the_worker_as_before(no_extraction_here):
     assert from_html(article_html().encode()).text == draft.text  # bytes or text alike
 
 
+@pytest.mark.slow
 def test_flat_repeated_markup_is_refused_at_the_cpu_limit(one_cpu_second, no_extraction_here):
     with pytest.raises(IngestError, match=r"^reading the page took more than 1 s of CPU time$"):
         from_html(FLAT)
 
 
+@pytest.mark.slow
 def test_a_feed_page_of_flat_markup_fails_alone_at_the_cpu_limit(store, one_cpu_second, no_extraction_here):
     """A feed of 8 such pages made one update pass take 315 s."""
     items = [("Flat", "/news/1", None), ("Story", "/news/2", None)]
@@ -96,6 +98,7 @@ def run(task: str, data: bytes = b"input", **options):
     return capped_worker.run(f"{__name__}:{task}", data, what="the input", **options)
 
 
+@pytest.mark.slow
 def test_a_task_waiting_is_stopped_at_the_wall_time_limit():
     with pytest.raises(Refused, match=r"^reading the input took longer than 7 s$"):
         run("sleeping", cpu_seconds=1, seconds=60)
@@ -119,6 +122,7 @@ def test_the_answer_and_refusals_come_back_and_nothing_is_printed(capfd):
     assert capfd.readouterr() == ("", "")
 
 
+@pytest.mark.slow
 def test_calls_from_several_threads_each_get_their_answer():
     answers = []
     threads = [threading.Thread(target=lambda: answers.append(run("sleeping", seconds=1))) for _ in range(4)]

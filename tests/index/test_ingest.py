@@ -190,6 +190,7 @@ def test_nothing_listening_is_a_clear_error(store):
     assert_nothing_stored(store)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/slow-start", "/trickle"])
 def test_slow_page_times_out(pages, path):
     # /slow-start answers after 3 s; /trickle answers at once but takes 10 s to finish

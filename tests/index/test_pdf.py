@@ -124,6 +124,7 @@ def refused(data: bytes, tmp_path: Path, store, capfd, name: str = "document.pdf
     return reason
 
 
+@pytest.mark.slow
 def test_a_scan_without_text_is_refused(tmp_path, store, capfd):
     assert refused(scanned(), tmp_path, store, capfd) == (
         "the PDF has no text to read (is it a scan? it needs OCR first)"
@@ -177,6 +178,7 @@ def test_too_many_pages_too_much_text_and_a_bomb_are_refused(printed, tmp_path, 
     assert refused(bomb(), tmp_path, store, capfd) == "reading the PDF needs more than 300 MB of memory"
 
 
+@pytest.mark.slow
 def test_a_pdf_that_takes_too_long_is_stopped(tmp_path, store, capfd, monkeypatch):
     long = typeset(sample_sections() * 12, title="Everything, twelve times", columns=2, separate_words=True)
     monkeypatch.setattr(pdf, "WORKER_SECONDS", 1)
@@ -200,6 +202,7 @@ def test_a_page_tree_listing_itself_among_its_kids_is_read_once(monkeypatch):
     assert read.pages == 1 and read.text == f"Hello world.{PAGE_BREAK}"
 
 
+@pytest.mark.slow
 def test_a_long_run_of_letters_is_cleaned_up_in_the_capped_worker(monkeypatch):
     """718 bytes printing 100,000 letters on one line: the clean-up's hyphenation search, in the
     bot's own process, took a time growing with the square of the run (40,000 letters: 11 s)."""
@@ -213,6 +216,7 @@ def test_a_long_run_of_letters_is_cleaned_up_in_the_capped_worker(monkeypatch):
     assert read.text == "a" * 100_000 + PAGE_BREAK
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("line", ["a-", "a", "Word-", "ab cd"])
 def test_joining_lines_into_paragraphs_reads_a_bounded_end_of_each(line, monkeypatch):
     """Each joined line searched the whole paragraph so far for a broken word."""
@@ -266,6 +270,7 @@ def builtin():
     return load_reader("builtin", use_encoder=False)
 
 
+@pytest.mark.slow
 def test_answers_from_a_pdf_name_the_page_they_are_printed_on(printed, builtin, store):
     store_draft(store, from_pdf(printed.data))
     pages = [" ".join(text.split()) for text in printed.pages]

@@ -217,6 +217,7 @@ class ShardChurn(RuleBasedStateMachine):
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_churn_keeps_the_shards_equal_to_the_store():
     require_xapian()
     run_state_machine_as_test(ShardChurn, settings=settings(

@@ -86,6 +86,7 @@ def test_only_plain_bert_folders_with_fast_tokenizer_and_safetensors_are_run_her
     assert not bert.supported(tmp_path / "nothing-here")
 
 
+@pytest.mark.slow
 def test_reading_with_the_builtin_reader_never_imports_transformers():
     code = (
         "import sys; from qabot.retrieval.loading import load_reader; from qabot.retrieval.encoder import Encoder;"

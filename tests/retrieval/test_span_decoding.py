@@ -66,6 +66,7 @@ def _as_list(output):
     return output if isinstance(output, list) else [output]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", GOLDEN["cases"], ids=[case["id"] for case in GOLDEN["cases"]])
 def test_matches_transformers_4_pipeline(seeded, case):
     model, tokenizer = seeded

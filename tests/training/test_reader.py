@@ -114,6 +114,7 @@ def test_a_window_labels_the_answer_tokens_or_cls():
             assert decoded.replace(" ", "").lower() == example.answer.replace(" ", "").lower()
 
 
+@pytest.mark.slow
 def test_training_writes_float16_weights_tokenizer_card_and_a_resumable_checkpoint(tmp_path):
     out = tmp_path / "reader"
     args = ["--train", str(MINI), "--out", str(out), "--steps", "2", "--batch-size", "2", "--max-len", "64",
