@@ -373,6 +373,11 @@ def agreement(kind: str | None, kinds: frozenset[str]) -> float:
     return 1.0 if kinds & answers else -1.0 if kinds <= cannot else 0.0
 
 
+def is_unit(kind: str | None, word: str) -> bool:
+    """Whether ``word`` is a unit an answer of ``kind`` is measured in ("metres" for a length)."""
+    return word.lower() in _UNITS.get(kind, ())
+
+
 # ---------------------------------------------------------------- sentences
 _ANY_NUMBER = _p(rf"\d|\b(?:{_NUMBER_WORDS}|half|quarter)\b")
 #: Not weekdays or "yesterday": news tells when it happened in most sentences ("said on Tuesday").

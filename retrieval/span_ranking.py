@@ -8,6 +8,11 @@ the article would weigh (``with_evidence``):
   question gets a distance, -1 when it gets a year, 0 when either is unknown;
 - **coverage**: the share of the question's content terms that the span's own sentence holds.
 
+A span that is a bare number is first **completed** by the word after it when the question asks
+for that word or it is a unit of the kind asked ("212" → "212 people" for "How many people…?",
+"3" → "3 metres" for "How deep…?"): the model often stops at the number, and a count is read with
+what it counts.
+
 A ``Rule`` says how much each counts. Spans are ranked by ``logits + fusion_weight * BM25 +
 kind_weight * agreement + sentence_weight * coverage``; the best one is an answer when its
 confidence reaches ``threshold``:
@@ -19,10 +24,11 @@ agreement and ``coverage_weight`` x its coverage. ``qabot tune`` chooses the wei
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from qabot.index.analysis import question_terms, terms
-from qabot.retrieval.answer_types import agreement, question_kind, span_kinds
+from qabot.retrieval.answer_types import agreement, is_unit, question_kind, span_kinds
 from qabot.retrieval.windows import Window
 
 #: The most a top answer's lead over the next different answer counts for (logits).
@@ -85,8 +91,25 @@ class Rule:
     coverage_weight: float = 0.0
 
 
+#: The word right after a span, separated by one space.
+_NEXT_WORD = re.compile(r" ([^\W\d_]+)\b")
+
+
+def completed(span: Span, window: Window, asked: set[str], asked_kind: str | None) -> Span:
+    """The span, a bare number extended by the next word when the question asks for it (one of its
+    terms) or it is a unit of the kind asked; any other span as it is."""
+    if not span.text[-1:].isdigit():
+        return span
+    after = _NEXT_WORD.match(window.text, span.end - window.start)
+    if not after or not (asked & set(terms(after.group(1))) or is_unit(asked_kind, after.group(1))):
+        return span
+    end = window.start + after.end()
+    return replace(span, end=end, text=window.text[span.start - window.start : after.end()])
+
+
 def with_evidence(question: str, spans: list[Span], windows: list[Window]) -> list[Span]:
-    """The spans, each with its agreement and coverage (one analysis of each sentence)."""
+    """The spans, each completed (``completed``) and with its agreement and coverage (one analysis
+    of each sentence)."""
     asked_kind = question_kind(question)
     asked = set(question_terms(question))
     sentences: dict[tuple[int, int], tuple[str, float]] = {}
@@ -101,6 +124,7 @@ def with_evidence(question: str, spans: list[Span], windows: list[Window]) -> li
 
     evidenced = []
     for span in spans:
+        span = completed(span, windows[span.window], asked, asked_kind)
         sentence, coverage = sentence_of(span)
         kind = agreement(asked_kind, span_kinds(span.text, sentence))
         evidenced.append(replace(span, agreement=kind, coverage=coverage))

@@ -183,11 +183,12 @@ def test_the_configured_collection_is_used_without_articles(qabot, tmp_path, db_
 
 
 #: Cases of examples/answers.yaml the builtin reader passed, encoder off, when this was written
-#: (of 88; the stage-1 reader passed 69 and 71, the second-run reader 66, 68 with the encoder). 72
-#: (74 with the encoder) reading wider windows, with the ranking and no-answer rule of
-#: retrieval.span_ranking, whose threshold was chosen on this file too: not a held-out measure
-#: (examples/heldout/ is). Every case is kept; a change that loses cases fails here.
-BUILTIN_PASSED = 72
+#: (of 88; the stage-1 reader passed 69 and 71, the second-run reader 66, 68 with the encoder; 72
+#: and 74 reading wider windows with the ranking and no-answer rule of retrieval.span_ranking, whose
+#: threshold was chosen on this file too: not a held-out measure, examples/heldout/ is). 74 (76
+#: with the encoder) since a bare number takes the word the question counts ("212 people").
+#: Every case is kept; a change that loses cases fails here.
+BUILTIN_PASSED = 74
 
 
 #: Cases of examples/heldout/answers.yaml (116: 86 answerable, 30 close but unanswered) the builtin

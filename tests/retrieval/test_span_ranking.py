@@ -67,3 +67,30 @@ def test_a_question_of_no_known_kind_and_without_content_words_gives_no_evidence
     (plain,) = with_evidence("What is it?", [span("2031", 1.0)], [window()])
     assert plain.agreement == 0.0
     assert replace(plain, agreement=0.0) == plain
+
+
+def _one_sentence_reading(question: str, text: str, answer: str) -> Span:
+    """The evidenced span ``answer`` of a reading of ``text``, one sentence, asked ``question``."""
+    passage = Passage(1, 1, "Floods", None, None, 0, len(text), text, 5.0)
+    window = Window(passage, 0, text, ((0, len(text)),), 5.0)
+    start = text.index(answer)
+    [evidenced] = with_evidence(question, [Span(0, start, start + len(answer), answer, 9.0, 0.0, 5.0)], [window])
+    return evidenced
+
+
+def test_a_bare_number_takes_the_word_the_question_counts_or_the_unit_of_its_kind():
+    text = "Firefighters rescued 212 people by boat, and the water stood 3 metres deep for 270 days."
+    people = _one_sentence_reading("How many people did firefighters rescue by boat?", text, "212")
+    assert (people.text, text[people.start : people.end]) == ("212 people", "212 people")
+    days = _one_sentence_reading("About how many days did the water stand?", text, "270")
+    assert days.text == "270 days" and days.agreement == 1.0
+    deep = _one_sentence_reading("How deep was the water?", text, "3")  # "metres": a length's unit
+    assert deep.text == "3 metres" and deep.agreement == 1.0
+
+
+def test_a_number_is_completed_only_by_a_word_the_question_asks_for():
+    text = "Firefighters rescued 212 people by boat, and the water stood 3 metres deep for 270 days."
+    boats = _one_sentence_reading("How many boats did the firefighters use?", text, "212")
+    assert boats.text == "212"  # "people" is neither asked nor a unit of a count
+    named = _one_sentence_reading("Who rescued 212 people?", text, "Firefighters")
+    assert named.text == "Firefighters"  # not a number
