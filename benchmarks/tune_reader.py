@@ -22,7 +22,7 @@ import sys
 import time
 
 from benchmarks.squad import SLICE
-from qabot.retrieval.loading import BUILTIN, load_encoder, model_location
+from qabot.retrieval.loading import BUILTIN, calibrate, load_encoder, model_location
 from qabot.models.profile import save_profile
 from qabot.retrieval.reader import ExtractiveReader
 from qabot.evaluation.squad import load_squad
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> dict:
     squad = load_squad(SLICE)
     reader = ExtractiveReader(model_location(args.model), threads=args.threads)
     reader.warm_up()
+    calibrate(reader)  # its profile now: reported beside the new choice (heldout_current_profile)
     started = time.perf_counter()
     cases = case_readings(args.tests, reader, load_encoder(True)) if args.tests else None
     name = f"{SLICE.name} (and the {len(cases)} cases of {args.tests})" if cases else SLICE.name

@@ -305,7 +305,8 @@ def tune(ctx, squad_file, k, min_answerable_f1, tests_file, dry_run, as_json) ->
     """Tune QABOT_QA_MODEL's ranking and no-answer rule on a SQuAD file (and answer tests); keep them in its profile."""
     from qabot.bot.progress import Progress
     from qabot.retrieval.loading import SENTENCE, model_location
-    from qabot.models.profile import save_profile
+    from qabot.models.profile import load_profile, save_profile
+    from qabot.retrieval.loading import calibrate
     from qabot.retrieval.reader import ExtractiveReader
     from qabot.evaluation.squad import MalformedSquad, load_squad
     from qabot.evaluation.answer_test_files import MalformedTests
@@ -324,6 +325,8 @@ def tune(ctx, squad_file, k, min_answerable_f1, tests_file, dry_run, as_json) ->
         reader.warm_up()
     except (OSError, ValueError) as error:
         raise click.ClickException(f"cannot load the QA model {settings.qa_model}: {error}") from None
+    calibrate(reader)  # the profile in use, measured beside the new one
+    in_use = "tuned" if load_profile(reader.model, reader.weights_folder) else "untuned"
     cases, name = None, Path(squad_file).name
     if tests_file:
         try:
@@ -349,6 +352,12 @@ def tune(ctx, squad_file, k, min_answerable_f1, tests_file, dry_run, as_json) ->
         f"unanswerable declined {held['no_ans_declined']}% ({held['questions']} questions); "
         f"{held['right_declined']} right answers declined, {held['wrong_answered']} wrong ones given"
     )
+    current = tuned.report["heldout_current_profile"]
+    if current:
+        click.echo(
+            f"the profile in use ({in_use}): held out: F1 {current['f1']}, answerable F1 {current['has_ans_f1']}, "
+            f"unanswerable declined {current['no_ans_declined']}%"
+        )
     if cases:
         counts = tuned.report["answer_tests"]
         click.echo(

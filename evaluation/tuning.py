@@ -6,13 +6,16 @@ and every question is read end to end once: ``search`` (top ``k`` passages), the
 on the first half of the articles and reported on the other half (held out):
 
 1. the fusion, kind and sentence weights rank spans (``retrieval.span_ranking``), so they are the
-   ones that maximise the answerable questions' F1 of the top span when always answering;
+   ones that maximise the answerable questions' F1 of the top span when always answering (with
+   answer tests, ``cases``: plus, weighing as much, the share of their answerable cases whose top
+   span is right);
 2. the no-answer rule decides between that span and no answer: for each combination of evidence
    weights (``BM25_EVIDENCE`` x ``LEAD_EVIDENCE`` x ``AGREEMENT_EVIDENCE`` x ``COVERAGE_EVIDENCE``)
    the threshold that maximises SQuAD 2.0 F1 (no answer counts as the prediction ``""``), halfway
    between two observed confidences; the combination whose threshold gives the best F1 wins
    (ties: the smaller weights). The report also gives the held-out numbers of the margin alone
-   (all weights 0), tuned the same way, so what the evidence adds is measured.
+   (all weights 0), tuned the same way, so what the evidence adds is measured, and those of the
+   rule the reader had before (``heldout_current_profile``: its profile, or the untuned margin 0).
 
 The ranking and the no-answer rule replayed here are ``ExtractiveReader.answers``'s (checked on the
 held-out half). The result is a ``models.profile.ReaderProfile``.
@@ -232,7 +235,8 @@ def tune(
         F1 at least this (0-100): SQuAD 2.0's adversarial unanswerable questions otherwise push
         the threshold up until the reader declines many answerable questions.
     :param progress: called with 1 after each question read.
-    :param cases: ``(answer-test case, reading)`` pairs the no-answer rule is also chosen on (``choose``).
+    :param cases: ``(answer-test case, reading)`` pairs the ranking and the no-answer rule are also
+        chosen on (``choose``).
     """
     with Store(":memory:") as store:
         load_collection(squad, store)
@@ -251,9 +255,11 @@ def choose(
 
     :param tuning: the tuning half's questions and their readings.
     :param heldout: the held-out half's questions and their readings (may be empty).
-    :param cases: ``(answer-test case, reading)`` pairs (``evaluation.answer_test_files``) the no-answer
-        rule is also chosen on: users' paraphrased questions, where a right top span should rarely
-        be declined. Their share of cases passed weighs as much as the tuning half's mean F1.
+    :param cases: ``(answer-test case, reading)`` pairs (``evaluation.answer_test_files``) the ranking
+        and the no-answer rule are also chosen on: users' paraphrased questions, whose top span
+        should be right and rarely declined. Their share of answerable cases with a right top span
+        weighs as much as the tuning half's answerable F1 in the ranking; their share of cases passed
+        as much as the tuning half's mean F1 in the no-answer rule.
     """
     tune_questions, tune_readings = tuning
     held, held_readings = heldout
@@ -261,9 +267,16 @@ def choose(
         ranks: metrics(tune_questions, *outcomes(tune_questions, tune_readings, Rule(*ranks, -math.inf)), -math.inf)
         for ranks in itertools.product(WEIGHTS, KIND_WEIGHTS, SENTENCE_WEIGHTS)
     }
-    weight, kind_weight, sentence_weight = max(
-        always, key=lambda ranks: (always[ranks]["has_ans_f1"] or 0.0, -ranks[2], -ranks[1], -ranks[0])
-    )
+    answerable_cases = sum(not case.no_answer for case, _ in cases or ())
+
+    def ranking_score(ranks) -> float:
+        """The tuning half's answerable F1, plus (as much) the share of answerable cases whose top span is right."""
+        score = always[ranks]["has_ans_f1"] or 0.0
+        if answerable_cases:
+            score += 100 * case_counts(reader, cases, Rule(*ranks, -math.inf))["right"] / answerable_cases
+        return score
+
+    weight, kind_weight, sentence_weight = max(always, key=lambda ranks: (ranking_score(ranks), -ranks[2], -ranks[1], -ranks[0]))
     ranking = Rule(weight, kind_weight, sentence_weight)
     has = np.array([bool(q.answers) for q in tune_questions])
     found = np.array([evidence(r, ranking) for r in tune_readings]).reshape(-1, 5)
@@ -288,6 +301,7 @@ def choose(
     ]
     weights = ("bm25_weight", "lead_weight", "agreement_weight", "coverage_weight")
     rule = max(candidates, key=lambda c: (c[1], *(-getattr(c[0], w) for w in weights)))[0]
+    rule = replace(rule, threshold=round(rule.threshold, 3))  # as the profile keeps it
     margin_only = candidates[0][0]
     f1_rule = replace(rule, threshold=best_threshold(*outcomes(tune_questions, tune_readings, rule)))
 
@@ -302,13 +316,14 @@ def choose(
         "fusion_weight": weight,
         "kind_weight": kind_weight,
         "sentence_weight": sentence_weight,
-        "no_answer_threshold": round(rule.threshold, 3),
+        "no_answer_threshold": rule.threshold,
         "no_answer_bm25_weight": rule.bm25_weight,
         "no_answer_lead_weight": rule.lead_weight,
         "no_answer_agreement_weight": rule.agreement_weight,
         "no_answer_coverage_weight": rule.coverage_weight,
         "tune": scored(tune_questions, tune_readings, rule),
         "heldout": scored(held, held_readings, rule),
+        "heldout_current_profile": scored(held, held_readings, reader.rule),
         "heldout_always_answering": scored(held, held_readings, replace(ranking, threshold=-math.inf)),
         "heldout_margin_0": scored(held, held_readings, ranking),
         "heldout_margin_only": (
@@ -322,7 +337,7 @@ def choose(
         "answer_tests": case_counts(reader, cases, rule) if cases else None,
     }
     profile = ReaderProfile(
-        no_answer_threshold=round(rule.threshold, 3),
+        no_answer_threshold=rule.threshold,
         fusion_weight=weight,
         no_answer_bm25_weight=rule.bm25_weight,
         no_answer_lead_weight=rule.lead_weight,

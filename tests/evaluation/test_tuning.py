@@ -3,18 +3,20 @@
 import json
 import logging
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from qabot.bot.cli import cli
-from qabot.retrieval.loading import calibrate, load_reader
+from qabot.retrieval.loading import BUILTIN, calibrate, load_reader, model_location
 from qabot.models.profile import PROFILE_FILE, ReaderProfile, load_profile, save_profile, weights_digest
-from qabot.retrieval.reader import UNTUNED_NO_ANSWER_THRESHOLD
+from qabot.retrieval.reader import UNTUNED_NO_ANSWER_THRESHOLD, ExtractiveReader
 from qabot.retrieval.span_ranking import MAX_LEAD, Reading, Rule, Span, lead, ranked_spans
 from qabot.evaluation.squad import SquadQuestion, load_squad
-from qabot.evaluation.tuning import best_threshold, metrics, outcomes, split
+from qabot.evaluation.answer_test_files import AnswerCase
+from qabot.evaluation.tuning import best_threshold, choose, metrics, outcomes, split
 from qabot.retrieval.types import Passage
 from qabot.retrieval.windows import Window
 from tests.conftest import ROOT
@@ -149,11 +151,17 @@ def test_qabot_tune_weighs_answer_tests_into_the_rule_and_reports_them(seeded_fo
     assert counted["no_answer_declined"] + counted["no_answer_answered"] == 1
     kept = json.loads((seeded_folder / PROFILE_FILE).read_text())
     assert "mine.yaml" in kept["tuned_on"] and kept["measured"]["answer_tests"] == counted
+    # run again: the profile just kept is the one in use, measured on the same held-out half
+    again = json.loads(runner.invoke(cli, ["tune", "--squad", str(MINI), "--tests", str(tests), "--json",
+                                           "--dry-run"]).stdout)
+    assert again["heldout_current_profile"] == report["heldout"]
+    assert report["heldout_current_profile"]["questions"] == report["heldout"]["questions"]
     (seeded_folder / PROFILE_FILE).unlink()
 
     text = runner.invoke(cli, ["tune", "--squad", str(MINI), "--tests", str(tests), "--dry-run"])
     assert text.exit_code == 0, text.output
     assert f"answer tests ({tests.name}, 3 cases): " in text.stdout and "right answers declined" in text.stdout
+    assert "the profile in use (untuned): held out: F1 " in text.stdout
 
     tests.write_text("cases: 3\n")
     bad = runner.invoke(cli, ["tune", "--squad", str(MINI), "--tests", str(tests)])
@@ -170,3 +178,21 @@ def test_qabot_tune_refuses_the_sentence_reader_and_a_bad_file(tmp_path):
     runner = CliRunner(env={"QABOT_QA_MODEL": "builtin", "QABOT_DB": str(tmp_path / "q.db")})
     result = runner.invoke(cli, ["tune", "--squad", str(bad)])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_answer_tests_weigh_into_the_ranking_that_qabot_tune_chooses():
+    reader = ExtractiveReader(model_location(BUILTIN))
+    reader.warm_up()  # its weights are named in the profile; the readings below are made up
+    questions = [SquadQuestion("a", "q", ("answer",), 0)]  # SQuAD: the same top span whatever the weights
+    readings = [_reading("answer", 4.0, bm25=5.0)]
+    # a user's question whose right span, of the kind asked, nearly ties with a wrong one of a wrong kind
+    right = replace(Span(0, 4, 10, "answer", 4.9, 0.0, 5.0), agreement=1.0)
+    wrong = replace(Span(0, 30, 39, "other one", 5.0, 0.0, 5.0), agreement=-1.0)
+    case = AnswerCase("Which one?", "t.yaml:3 (case 1)", expect=("answer",))
+    cases = [(case, Reading(readings[0].windows, (wrong, right), 0.0, 20))]
+    alone = choose(reader, (questions, readings), ([], []), name="t")
+    weighed = choose(reader, (questions, readings), ([], []), name="t", cases=cases)
+    assert alone.profile.kind_weight == 0.0  # a tie on SQuAD: the smallest weight
+    assert weighed.profile.kind_weight > 0.0
+    assert weighed.report["answer_tests"]["right"] == 1
