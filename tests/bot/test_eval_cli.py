@@ -197,25 +197,28 @@ BUILTIN_PASSED = 74
 HELDOUT_PASSED = 81
 
 
+def builtin_eval(path, db_path) -> tuple[int, str]:
+    """``qabot eval PATH`` with the builtin reader, encoder off: the cases passed, and the output."""
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "eval", str(path)],
+                                env={"QABOT_QA_MODEL": "builtin", "QABOT_ENCODER": "off"})
+    assert result.exit_code in (0, 1), result.output
+    return result.stdout.count("\nPASS") + result.stdout.startswith("PASS"), result.stdout
+
+
 @pytest.mark.slow
 def test_the_heldout_set_with_the_builtin_reader_passes_what_it_measured(tmp_path, db_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["--db", str(db_path), "eval", str(HELDOUT)],
-                                env={"QABOT_QA_MODEL": "builtin", "QABOT_ENCODER": "off"})
-    assert result.exit_code in (0, 1), result.output
-    assert result.stdout.count("\nPASS") + result.stdout.startswith("PASS") >= HELDOUT_PASSED
-    assert "of 116 (" in result.stdout
+    passed, output = builtin_eval(HELDOUT, db_path)
+    assert passed >= HELDOUT_PASSED and "of 116 (" in output
 
 
 @pytest.mark.slow
 def test_the_example_file_with_the_builtin_reader_passes_what_it_measured(tmp_path, db_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["--db", str(db_path), "eval", str(EXAMPLES)],
-                                env={"QABOT_QA_MODEL": "builtin", "QABOT_ENCODER": "off"})
-    assert result.exit_code in (0, 1), result.output
+    passed, output = builtin_eval(EXAMPLES, db_path)
     cases = len([line for line in EXAMPLES.read_text().splitlines() if "question:" in line])
-    assert result.stdout.count("\nPASS") + result.stdout.startswith("PASS") >= BUILTIN_PASSED
-    assert f"of {cases} (" in result.stdout and "reader:      span (" in result.stdout
+    assert passed >= BUILTIN_PASSED
+    assert f"of {cases} (" in output and "reader:      span (" in output
 
 
 @pytest.mark.parametrize(
