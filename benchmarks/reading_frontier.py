@@ -78,16 +78,16 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.squad import SLICE
-from qabot.index.store import Store
 from qabot.evaluation.answer_test_files import article_collection, load_answer_tests
 from qabot.evaluation.answer_tests import check_case, run_answer_tests
-from qabot.retrieval.loading import calibrate, model_location
 from qabot.evaluation.metrics import exact_match, f1
+from qabot.evaluation.squad import load_collection, load_squad, sample
+from qabot.evaluation.tuning import best_threshold, outcomes, split
+from qabot.index.store import Store
+from qabot.retrieval.loading import calibrate, model_location
 from qabot.retrieval.reader import ExtractiveReader
 from qabot.retrieval.search import search
 from qabot.retrieval.span_decoding import decode_spans, encode_windows
-from qabot.evaluation.squad import load_collection, load_squad, sample
-from qabot.evaluation.tuning import best_threshold, outcomes, split
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSWER_TESTS = ROOT / "examples" / "answers.yaml"

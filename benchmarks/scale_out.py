@@ -131,10 +131,10 @@ def scale_out(args) -> dict:
 def squad(args) -> dict:
     """The shared SQuAD slice answered end to end on the embedded index and on 2 shards."""
     from benchmarks.squad import SLICE
+    from qabot.evaluation.squad import evaluate_squad, load_collection, load_squad, sample
     from qabot.retrieval.embeddings import embed_missing
     from qabot.retrieval.loading import load_encoder, load_reader
     from qabot.retrieval.search import search
-    from qabot.evaluation.squad import evaluate_squad, load_collection, load_squad, sample
 
     data = load_squad(args.file or SLICE)
     questions = sample(list(data.questions), limit=args.limit, seed=args.seed)

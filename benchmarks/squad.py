@@ -35,15 +35,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from qabot.evaluation.metrics import exact_match, f1
+from qabot.evaluation.squad import evaluate_squad, load_collection, load_squad, sample
 from qabot.index.analysis import question_terms, terms
 from qabot.index.chunking import split_sentences
 from qabot.index.store import DuplicateArticle, Store
 from qabot.retrieval.embeddings import embed_missing
 from qabot.retrieval.loading import load_encoder, load_reader, sentence_reader
-from qabot.evaluation.metrics import exact_match, f1
 from qabot.retrieval.search import DEFAULT_K, search
 from qabot.retrieval.sentence_reader import SentenceReader
-from qabot.evaluation.squad import evaluate_squad, load_collection, load_squad, sample
 from qabot.retrieval.types import Passage
 
 #: Material shared beside the checkout: the SQuAD slice and a small real QA model.

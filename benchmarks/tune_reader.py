@@ -22,11 +22,11 @@ import sys
 import time
 
 from benchmarks.squad import SLICE
-from qabot.retrieval.loading import BUILTIN, calibrate, load_encoder, model_location
-from qabot.models.profile import save_profile
-from qabot.retrieval.reader import ExtractiveReader
 from qabot.evaluation.squad import load_squad
 from qabot.evaluation.tuning import case_readings, tune
+from qabot.models.profile import save_profile
+from qabot.retrieval.loading import BUILTIN, calibrate, load_encoder, model_location
+from qabot.retrieval.reader import ExtractiveReader
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -23,13 +23,13 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.squad import SLICE
+from qabot.evaluation.squad import load_collection, load_squad
+from qabot.evaluation.tuning import split
 from qabot.index.store import Store
 from qabot.retrieval.embeddings import embed_missing
 from qabot.retrieval.loading import load_encoder
 from qabot.retrieval.search import search
 from qabot.retrieval.sentence_reader import SentenceReader
-from qabot.evaluation.squad import load_collection, load_squad
-from qabot.evaluation.tuning import split
 
 CANDIDATES = np.round(np.arange(0.0, 1.0001, 0.025), 3)
 

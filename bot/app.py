@@ -23,8 +23,8 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
-    MessageHandler,
     InlineQueryHandler,
+    MessageHandler,
     filters,
 )
 

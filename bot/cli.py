@@ -258,8 +258,8 @@ def _eval_squad(ctx: click.Context, path: str, limit: int | None, seed: int, as_
     """``qabot eval --squad``: the paragraphs as a temporary collection, the questions asked of it."""
     from qabot.bot.eval_reports import squad_report_as_text
     from qabot.bot.progress import Progress
-    from qabot.retrieval.embeddings import embed_missing
     from qabot.evaluation.squad import MalformedSquad, evaluate_squad, load_collection, load_squad, sample
+    from qabot.retrieval.embeddings import embed_missing
 
     try:
         squad = load_squad(path)
@@ -304,14 +304,13 @@ def _eval_squad(ctx: click.Context, path: str, limit: int | None, seed: int, as_
 def tune(ctx, squad_file, k, min_answerable_f1, tests_file, dry_run, as_json) -> None:
     """Tune QABOT_QA_MODEL's ranking and no-answer rule on a SQuAD file (and answer tests); keep them in its profile."""
     from qabot.bot.progress import Progress
-    from qabot.retrieval.loading import SENTENCE, model_location
-    from qabot.models.profile import load_profile, save_profile
-    from qabot.retrieval.loading import calibrate
-    from qabot.retrieval.reader import ExtractiveReader
-    from qabot.evaluation.squad import MalformedSquad, load_squad
     from qabot.evaluation.answer_test_files import MalformedTests
+    from qabot.evaluation.squad import MalformedSquad, load_squad
     from qabot.evaluation.tuning import case_readings
-    from qabot.evaluation.tuning import tune as tune_reader
+    from qabot.evaluation.tuning import tune as tune_reader  # (the command is named tune too)
+    from qabot.models.profile import load_profile, save_profile
+    from qabot.retrieval.loading import SENTENCE, calibrate, model_location
+    from qabot.retrieval.reader import ExtractiveReader
 
     settings = settings_of(ctx)
     if settings.qa_model == SENTENCE:

@@ -19,7 +19,6 @@ from qabot.index.store import printable
 from qabot.retrieval.language import looks_english
 from qabot.retrieval.types import Answer, Passage, Result
 
-
 #: JSON keys of one answer, as documented for ``qabot ask --json`` (``link``: ``citation_link``).
 ANSWER_KEYS = ("text", "score", "article_id", "title", "url", "link", "page", "start", "end", "context")
 NO_ANSWER = "The articles do not seem to answer that."

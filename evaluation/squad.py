@@ -21,10 +21,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from qabot.evaluation.metrics import exact_match, f1, percentile
 from qabot.index.store import DuplicateArticle, Store
 from qabot.retrieval.answer import answer
 from qabot.retrieval.loading import reader_model
-from qabot.evaluation.metrics import exact_match, f1, percentile
 from qabot.retrieval.search import search
 
 #: Recall is reported at these depths.

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from qabot.index import outbox
-from qabot.index.bm25 import B, K1, EmptyIndex
+from qabot.index.bm25 import K1, B, EmptyIndex
 from qabot.index.engine import Hits, IndexedChunk, IndexUnavailable
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ the light of the previous exchange (``retrieval.followup``) and hands any other 
 import dataclasses
 
 from qabot.index.store import Store
-from qabot.retrieval.followup import Exchange, resolve
 from qabot.retrieval.answer_types import normalize_answer
+from qabot.retrieval.followup import Exchange, resolve
 from qabot.retrieval.search import DEFAULT_K, search
 from qabot.retrieval.types import Passage, Result
 

@@ -70,6 +70,7 @@ from qabot.retrieval.question_words import (
 )
 from qabot.retrieval.types import Result
 
+
 class UnresolvedFollowup(ValueError):
     """A follow-up question with no previous exchange to lean on; the message asks what it means."""
 

@@ -57,7 +57,16 @@ import numpy as np
 from qabot.models import model_files
 from qabot.models.qa_model import QUANTIZE, load_qa_model
 from qabot.retrieval.span_decoding import Windows, encode_windows, window_spans
-from qabot.retrieval.span_ranking import Reading, Rule, Span, confidence, ranked_spans, rank_score, same_answer, with_evidence
+from qabot.retrieval.span_ranking import (
+    Reading,
+    Rule,
+    Span,
+    confidence,
+    rank_score,
+    ranked_spans,
+    same_answer,
+    with_evidence,
+)
 from qabot.retrieval.types import Answer, Passage
 from qabot.retrieval.windows import (
     MAX_WINDOW_WORDS,

@@ -18,6 +18,7 @@ from qabot.index.store import ArticleRefused
 from qabot.retrieval.answer import answer
 from qabot.retrieval.loading import sentence_reader
 
+
 def fuzz(examples: int):
     """Hypothesis settings for a fuzz test of ``examples`` cases (fixtures are reused across them)."""
     return settings(

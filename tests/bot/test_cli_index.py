@@ -85,9 +85,7 @@ def test_a_wrong_index_setting_is_one_line(qabot):  # noqa: F811
 
 def test_telegram_says_it_too_under_the_answer_or_the_decline():
     from qabot.bot.formatting import result_as_html
-    from qabot.retrieval.types import Result
-
-    from qabot.retrieval.types import Answer
+    from qabot.retrieval.types import Answer, Result
 
     said = "1 of 2 index shards could not be reached"
     tram = Answer(text="Priya Nandakumar", score=1.0, article_id=2, title="Trams", url=None, published=None,

@@ -44,7 +44,6 @@ from tests.conftest import SAMPLE_ARTICLES
 from tests.page_server import TITLE, PageServer, article_html, send
 from tests.pdf_documents import BUDGET_TABLE, encrypted, report, scanned
 
-
 # --- start, commands, questions ------------------------------------------------------------------
 
 

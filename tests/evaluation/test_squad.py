@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from qabot.retrieval.loading import sentence_reader
 from qabot.evaluation.squad import MalformedSquad, evaluate_squad, load_collection, load_squad, sample
+from qabot.retrieval.loading import sentence_reader
 from tests.conftest import ROOT, SHARED
 
 MINI = ROOT / "tests" / "fixtures" / "squad-mini.json"

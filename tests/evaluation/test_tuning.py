@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from qabot.bot.cli import cli
-from qabot.retrieval.loading import BUILTIN, calibrate, load_reader, model_location
+from qabot.evaluation.answer_test_files import AnswerCase
+from qabot.evaluation.squad import SquadQuestion, load_squad
+from qabot.evaluation.tuning import best_threshold, choose, metrics, outcomes, split
 from qabot.models.profile import PROFILE_FILE, ReaderProfile, load_profile, save_profile, weights_digest
+from qabot.retrieval.loading import BUILTIN, calibrate, load_reader, model_location
 from qabot.retrieval.reader import UNTUNED_NO_ANSWER_THRESHOLD, ExtractiveReader
 from qabot.retrieval.span_ranking import MAX_LEAD, Reading, Rule, Span, lead, ranked_spans
-from qabot.evaluation.squad import SquadQuestion, load_squad
-from qabot.evaluation.answer_test_files import AnswerCase
-from qabot.evaluation.tuning import best_threshold, choose, metrics, outcomes, split
 from qabot.retrieval.types import Passage
 from qabot.retrieval.windows import Window
 from tests.conftest import ROOT

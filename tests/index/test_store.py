@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import sqlite_utils
 
-from qabot.index.analysis import question_terms
 from qabot.index import bm25
+from qabot.index.analysis import question_terms
 from qabot.index.bm25 import POSTING, EmptyIndex
 from qabot.index.store import (
     MAX_TEXT_CHARS,

@@ -13,8 +13,8 @@ import socket
 import pytest
 
 from qabot.models import model_files
-from qabot.retrieval.loading import load_reader
 from qabot.models.qa_model import NotAQuestionAnsweringModel
+from qabot.retrieval.loading import load_reader
 from qabot.retrieval.reader import ExtractiveReader
 from qabot.retrieval.search import search
 from tests.retrieval.test_reader import PUTIN, article_text, seeded_dir  # noqa: F401 (a fixture)

@@ -16,9 +16,10 @@ from qabot.models import qa_model
 from qabot.retrieval.answer import answer
 from qabot.retrieval.loading import load_reader
 from qabot.retrieval.reader import ExtractiveReader
-from qabot.retrieval.span_ranking import MAX_LEAD, Reading, lead, passage_bm25, ranked_spans
 from qabot.retrieval.search import search
+from qabot.retrieval.span_ranking import MAX_LEAD, Reading, lead, passage_bm25, ranked_spans
 from qabot.retrieval.types import Passage
+
 PUTIN = "When did Putin last visit Pyongyang?"
 
 

@@ -6,8 +6,8 @@ import random
 import pytest
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-from qabot.training import reader as training
 from qabot.training import card
+from qabot.training import reader as training
 from qabot.training.examples import (
     MalformedTrainingFile,
     answer_removed,
