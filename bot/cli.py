@@ -289,7 +289,7 @@ def _eval_squad(ctx: click.Context, path: str, limit: int | None, seed: int, as_
         click.echo(squad_report_as_text(report))
 
 
-@cli.command(short_help="Tune the QA model's no-answer threshold on SQuAD.")
+@cli.command(short_help="Tune the QA model's ranking and no-answer rule.")
 @click.option("--squad", "squad_file", required=True, type=ExistingPath(dir_okay=False),
               help="A SQuAD v2.0 file (with unanswerable questions) to tune on.")
 @click.option("--k", type=click.IntRange(min=1), default=5, show_default=True, help="Passages read per question.")
