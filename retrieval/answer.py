@@ -113,7 +113,8 @@ def _repeats(text: str, said: str) -> bool:
 
 
 def preferring(found: list[Passage], article_id: int | None, *, k: int) -> list[Passage]:
-    """The ``k`` best passages with those of ``article_id`` first, each scored as the best one.
+    """The ``k`` best passages with those of ``article_id`` first, all raised by one amount to the best
+    score or above, so that their own scores still tell them apart (BM25 weighs in the reading).
 
     :param found: passages, best first.
     :param article_id: the article to prefer (None: the passages as found, cut to ``k``).
@@ -121,6 +122,7 @@ def preferring(found: list[Passage], article_id: int | None, *, k: int) -> list[
     preferred = [p for p in found if p.article_id == article_id]
     if not preferred:
         return found[:k]
-    best = found[0].score
-    raised = [dataclasses.replace(p, score=max(p.score, best)) for p in preferred]
+    preferred = preferred[:k]
+    lift = max(0.0, found[0].score - preferred[-1].score)  # all of them at least the best score, their distances kept
+    raised = [dataclasses.replace(p, score=p.score + lift) for p in preferred]
     return (raised + [p for p in found if p.article_id != article_id])[:k]

@@ -208,10 +208,11 @@ def passage(article_id: int, score: float, chunk_id: int) -> Passage:
     return Passage(chunk_id, article_id, "t", None, None, 0, 1, "x", score)
 
 
-def test_preferring_reads_the_previous_article_first_scored_as_the_best():
+def test_preferring_reads_the_previous_article_first_its_passages_still_told_apart():
     found = [passage(1, 9.0, 1), passage(2, 5.0, 2), passage(1, 4.0, 3), passage(2, 3.0, 4)]
     ordered = preferring(found, 2, k=3)
-    assert [(p.chunk_id, p.score) for p in ordered] == [(2, 9.0), (4, 9.0), (1, 9.0)]
+    # raised by 6 so that the weaker one reaches the best score; 2 still scores 2 more than 4
+    assert [(p.chunk_id, p.score) for p in ordered] == [(2, 11.0), (4, 9.0), (1, 9.0)]
     assert preferring(found, 7, k=2) == found[:2]
     assert preferring(found, None, k=4) == found
 
