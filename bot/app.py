@@ -258,8 +258,10 @@ def bot_api_address(settings: Settings) -> str:
     return (settings.telegram_base_url or TELEGRAM_BASE_URL).removesuffix("/bot")
 
 
-def check_bot_api(settings: Settings) -> None:
+def check_bot_api(settings: Settings) -> str:
     """Ask the Bot API who the bot is (``getMe``) before anything loads, to name what is wrong.
+
+    :returns: the bot's username.
 
     :raises BotAPIUnusable: the address cannot be reached, does not answer as a Bot API, or the
         Bot API rejects the token; the reason is one line, without the token.
@@ -281,7 +283,7 @@ def check_bot_api(settings: Settings) -> None:
             "check QABOT_TELEGRAM_BASE_URL"
         )
     if answer["ok"]:
-        return
+        return str((answer.get("result") or {}).get("username") or "")
     if response.status_code == 401:
         raise BotAPIUnusable(REJECTED_TOKEN)
     said = settings.without_token(str(answer.get("description") or ""))
@@ -316,7 +318,7 @@ def run(settings: Settings) -> None:
     for handler in logging.getLogger().handlers:  # every logger's records end here, the libraries' too
         handler.addFilter(_OneLineErrors())
         handler.addFilter(_HideToken(settings))
-    check_bot_api(settings)
+    username = check_bot_api(settings)
     store = Store(settings.db, engine=settings.index)
     try:
         if store.engine.catch_up():  # what a killed process committed but never pushed to the shards
@@ -326,7 +328,10 @@ def run(settings: Settings) -> None:
         if encoder is not None and embed_missing(store, encoder):
             log.info("stored the embeddings of chunks added without them")
         application = build_application(settings, store, reader, encoder)
-        log.info("serving %s articles with the %s reader", store.counts()["articles"], reader.name)
+        how = (f"by webhook at {settings.webhook_url} (listening on port {settings.webhook_port})"
+               if settings.webhook_url else "by polling")
+        log.info("serving %s articles with the %s reader as @%s, %s", store.counts()["articles"], reader.name,
+                 username, how)
         # what is loaded now lives as long as the bot: keep it out of the garbage collector's full
         # scans, which would otherwise pause the event loop for longer as the model grows the heap
         gc.collect()

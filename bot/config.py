@@ -154,6 +154,17 @@ class Settings(BaseSettings):
             path = "/file"
         return urlunsplit((parts.scheme.lower(), parts.netloc, path + "/bot", "", ""))
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        """An https:// address with a host (Telegram calls webhooks over HTTPS only)."""
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme.lower() != "https" or not parts.hostname:
+            raise ValueError("expected the public https:// address Telegram calls, such as https://bot.example.org/qabot")
+        return value.strip()
+
     @field_validator("index")
     @classmethod
     def _index(cls, value: str | None) -> str | None:

@@ -50,6 +50,7 @@ def test_a_restarted_bot_keeps_everything_answers_the_same_and_handles_what_came
         server.inject_message(next(iter(QUESTIONS)), user_id=in_flight)
         server.wait_for(lambda call: str(call.params.get("chat_id")) == str(in_flight), ok=None, timeout=10)
         assert run.stop() == 0, run.log  # SIGTERM while that question is being answered
+        assert "reader as @qabot_test_bot, by polling" in run.log
     assert server.pending_updates == 0  # everything fetched was confirmed before the bot exited
 
     for chat, question in meanwhile.items():  # sent while the bot is down

@@ -574,7 +574,8 @@ def test_qabot_run_serves_a_webhook_and_refuses_calls_without_its_secret(server,
     with socket.socket() as probe:  # a free port for the webhook server
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    hook = f"http://127.0.0.1:{port}/telegram-hook"
+    hook = "https://bot.example.org/telegram-hook"  # the public address, its TLS ended by a proxy ...
+    local = f"http://127.0.0.1:{port}/telegram-hook"  # ... that forwards the path to the bot's port
     question = server.inject_message("When did Putin last visit Pyongyang?", user_id=777)
     with qabot_run(
         server, db, tmp_path, ready="setWebhook",
@@ -589,7 +590,7 @@ def test_qabot_run_serves_a_webhook_and_refuses_calls_without_its_secret(server,
             headers = {"X-Telegram-Bot-Api-Secret-Token": token} if token else {}
             for _ in range(100):  # the server starts listening just after setWebhook
                 try:
-                    return httpx.post(hook, json=update, headers=headers, timeout=5).status_code
+                    return httpx.post(local, json=update, headers=headers, timeout=5).status_code
                 except httpx.ConnectError:
                     time.sleep(0.05)
             raise AssertionError(run.log)
@@ -604,6 +605,7 @@ def test_qabot_run_serves_a_webhook_and_refuses_calls_without_its_secret(server,
         assert "July 2000" in rendered(reply).text
         assert run.stop() == 0, run.log
     assert server.calls_for("getUpdates") == []
+    assert f"reader as @qabot_test_bot, by webhook at {hook} (listening on port {port})" in run.log
 
 
 @pytest.mark.slow

@@ -125,6 +125,14 @@ def test_an_address_that_is_not_http_is_refused_as_a_setting(tmp_path):
     )
 
 
+def test_a_webhook_address_that_is_not_https_is_refused_as_a_setting(tmp_path):
+    line = refused_in_one_line(*run_once(tmp_path, QABOT_WEBHOOK_URL="http://bot.example.org/qabot"), TOKEN)
+    assert line == (
+        "Error: invalid setting QABOT_WEBHOOK_URL='http://bot.example.org/qabot': expected the public "
+        "https:// address Telegram calls, such as https://bot.example.org/qabot (see .env.example)"
+    )
+
+
 @pytest.mark.slow
 def test_an_unreachable_bot_api_is_named_without_the_token(tmp_path):
     address = f"http://127.0.0.1:{free_port()}"
