@@ -10,7 +10,7 @@ import sqlite3
 import click
 
 from qabot.bot.cli_context import FEED_ID, echo_json, embed_new_chunks, settings_of, store_of
-from qabot.bot.formatting import feed_as_text, feed_check_as_text, plural
+from qabot.bot.formatting import articles_kept, feed_as_text, feed_check_as_text
 
 
 @click.command(short_help="Follow an RSS or Atom feed, or a web page's feed.")
@@ -64,8 +64,7 @@ def unfollow(ctx, feed_id) -> None:
         feed = unfollow_feed(store_of(ctx), feed_id)
     except FeedNotFound as error:
         raise click.ClickException(str(error)) from None
-    kept = plural(feed.articles, "article")
-    click.echo(f"Unfollowed feed {feed.id}: {feed.title or feed.url} (the {kept} it brought stay)")
+    click.echo(f"Unfollowed feed {feed.id}: {feed.title or feed.url} ({articles_kept(feed.articles)})")
 
 
 @click.command("update-feeds", short_help="Check every followed feed once (for cron).")

@@ -39,7 +39,7 @@ HELP = """Type a question and press Enter. Commands:
   /remove ID      remove an article
   /stats          articles, chunks and questions asked
   /help           this help
-  /quit           leave (or Ctrl-D, Ctrl-C)"""
+  /quit           leave (or quit, exit, Ctrl-D, Ctrl-C)"""
 #: The prompts at a terminal: for a question or command, and for each line of a pasted article.
 PROMPT = "> "
 PASTE_PROMPT = "paste> "
@@ -120,6 +120,8 @@ class Console:
         """Handle one line (``read`` supplies the text pasted after ``/add``); False to leave."""
         if not line:
             return True
+        if line.strip().lower() in ("quit", "exit"):  # what people type to leave a prompt: no question
+            return False
         if not line.startswith("/"):
             self.ask(line)
             return True

@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from qabot.bot.formatting import feed_as_text, feed_check_as_text, plural
+from qabot.bot.formatting import articles_kept, feed_as_text, feed_check_as_text
 from qabot.bot.handlers import BotContext, _admin_or_refuse, _reply
 from qabot.bot.html_messages import text_as_html
 from qabot.bot.ids import parse_id
@@ -146,9 +146,9 @@ async def unfollow(update: Update, context: BotContext) -> None:
         await _reply(message, text_as_html(f"There is no feed {text}."))
         return
     log.info("feed %s unfollowed by %s", feed.id, update.effective_user.id)
-    kept = plural(feed.articles, "article")
+    kept = articles_kept(feed.articles)
     await _reply(message, text_as_html(
-        f"Unfollowed feed {feed.id}: {feed.title or feed.url}. The {kept} it brought stay (/remove ID removes one)."
+        f"Unfollowed feed {feed.id}: {feed.title or feed.url}. {kept[0].upper()}{kept[1:]} (/remove ID removes one)."
     ))
 
 

@@ -36,6 +36,11 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def articles_kept(count: int) -> str:
+    """``the 1 article it brought stays``, ``the 4 articles it brought stay``: what unfollowing a feed keeps."""
+    return f"the {plural(count, 'article')} it brought {'stays' if count == 1 else 'stay'}"
+
+
 def _english_only(result: Result) -> list[str]:
     """``[ENGLISH_ONLY]`` when the question is clearly not in English, else nothing."""
     return [] if looks_english(result.question) else [ENGLISH_ONLY]

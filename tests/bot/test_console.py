@@ -72,6 +72,13 @@ def test_add_a_url_and_quit_before_the_end(store, reader):
     assert len(out) == 2  # nothing after /quit was read
 
 
+@pytest.mark.parametrize("word", ["quit", "exit", "Quit", " exit "])
+def test_quit_or_exit_alone_leaves_and_is_no_question(sample_store, reader, word):
+    out = run_script(sample_store, reader, word, "Who drove the first tram?")
+    assert len(out) == 1  # the banner only: nothing asked, nothing after it read
+    assert sample_store.stats()["questions"] == 0
+
+
 def test_an_empty_collection_and_a_refused_url(store, reader):
     out = run_script(store, reader, "Who drove the first tram?", "/add http://127.0.0.1:9/x", "/list")
     assert out[1] == f"The collection {store.path} is empty: add articles with /add FILE|URL."

@@ -4,6 +4,7 @@ import json
 import re
 
 from qabot.bot.formatting import (
+    articles_kept,
     MAX_SOURCE_MESSAGES,
     NO_ANSWER,
     SHORTENED,
@@ -191,3 +192,8 @@ def test_a_declined_question_shows_its_best_candidates_marked_and_labelled_not_c
     assert body["notes"] == {"language": None, "unsure": "Not certain, but these come closest:", "missing": None}
     answered = result_as_json(Result("q?", "span", False, (span_answer(),), ()))
     assert answered["unsure"] == [] and answered["notes"] == {"language": None, "unsure": None, "missing": None}
+
+
+def test_what_unfollowing_keeps_agrees_with_its_count():
+    assert articles_kept(1) == "the 1 article it brought stays"
+    assert articles_kept(4) == "the 4 articles it brought stay"
