@@ -135,7 +135,7 @@ NO_TOKEN = (
 BOT_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{30,}")
 MALFORMED_TOKEN = (
     "TELEGRAM_BOT_TOKEN does not look like a bot token: @BotFather gives one like "
-    "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw (the bot's id, a colon, 35 letters and digits)."
+    "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw (the bot's id, a colon, 35 letters, digits, - or _)."
 )
 
 

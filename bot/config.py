@@ -154,6 +154,14 @@ class Settings(BaseSettings):
             path = "/file"
         return urlunsplit((parts.scheme.lower(), parts.netloc, path + "/bot", "", ""))
 
+    @field_validator("telegram_token")
+    @classmethod
+    def _token(cls, value: str | None) -> str | None:
+        """The token without the white space a paste may bring around it."""
+        if value is None:
+            return None
+        return value.strip() or None
+
     @field_validator("webhook_url")
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:

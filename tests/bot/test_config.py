@@ -25,3 +25,9 @@ def test_every_setting_is_in_env_example_and_the_readme():
     readme = set(re.findall(r"^\| `([A-Z_]+)` \|", (ROOT / "README.md").read_text(), re.MULTILINE))
     assert example == aliases()
     assert readme == aliases()
+
+
+def test_a_token_pasted_with_white_space_around_it_is_the_token(monkeypatch):
+    token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", f"  {token} \n")
+    assert Settings(_env_file=None).telegram_token == token
