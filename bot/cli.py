@@ -308,7 +308,7 @@ def tune(ctx, squad_file, k, min_answerable_f1, tests_file, dry_run, as_json) ->
     from qabot.evaluation.squad import MalformedSquad, load_squad
     from qabot.evaluation.tuning import case_readings
     from qabot.evaluation.tuning import tune as tune_reader  # (the command is named tune too)
-    from qabot.models.profile import load_profile, save_profile
+    from qabot.models.profile import save_profile
     from qabot.retrieval.loading import SENTENCE, calibrate, model_location
     from qabot.retrieval.reader import ExtractiveReader
 
@@ -324,8 +324,7 @@ def tune(ctx, squad_file, k, min_answerable_f1, tests_file, dry_run, as_json) ->
         reader.warm_up()
     except (OSError, ValueError) as error:
         raise click.ClickException(f"cannot load the QA model {settings.qa_model}: {error}") from None
-    calibrate(reader)  # the profile in use, measured beside the new one
-    in_use = "tuned" if load_profile(reader.model, reader.weights_folder) else "untuned"
+    in_use = "tuned" if calibrate(reader) else "untuned"  # the profile in use, measured beside the new one
     cases, name = None, Path(squad_file).name
     if tests_file:
         try:

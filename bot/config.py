@@ -168,10 +168,11 @@ class Settings(BaseSettings):
         """An https:// address with a host (Telegram calls webhooks over HTTPS only)."""
         if value is None:
             return None
-        parts = urlsplit(value.strip())
+        value = value.strip()
+        parts = urlsplit(value)
         if parts.scheme.lower() != "https" or not parts.hostname:
             raise ValueError("expected the public https:// address Telegram calls, such as https://bot.example.org/qabot")
-        return value.strip()
+        return value
 
     @field_validator("index")
     @classmethod

@@ -273,7 +273,9 @@ def choose(
         """The tuning half's answerable F1, plus (as much) the share of answerable cases whose top span is right."""
         score = always[ranks]["has_ans_f1"] or 0.0
         if answerable_cases:
-            score += 100 * case_counts(reader, cases, Rule(*ranks, -math.inf))["right"] / answerable_cases
+            answered, _ = case_outcomes(reader, cases, Rule(*ranks))  # each case's top span, passed or not
+            right = sum(passed for (case, _), (passed, _) in zip(cases, answered, strict=True) if not case.no_answer)
+            score += 100 * right / answerable_cases
         return score
 
     weight, kind_weight, sentence_weight = max(always, key=lambda ranks: (ranking_score(ranks), -ranks[2], -ranks[1], -ranks[0]))

@@ -96,10 +96,11 @@ def load_reader(
     return reader
 
 
-def calibrate(reader, no_answer_threshold: float | None = None) -> None:
+def calibrate(reader, no_answer_threshold: float | None = None):
     """Give a loaded span reader its profile's no-answer rule and fusion weight (``models.profile``).
 
     :param no_answer_threshold: overrides the profile's threshold (``QABOT_NO_ANSWER_THRESHOLD``).
+    :returns: the profile applied (``models.profile.ReaderProfile``), or None when it has none.
     """
     from qabot.models.profile import load_profile, profile_path
 
@@ -119,3 +120,4 @@ def calibrate(reader, no_answer_threshold: float | None = None) -> None:
                  "`qabot tune --squad FILE` writes one", reader.model, reader.no_answer_threshold)
     if no_answer_threshold is not None:
         reader.no_answer_threshold = no_answer_threshold
+    return profile
